@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make serve`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: serve test install build lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Trains and registers the built-in models into ./registry.db; a no-op when they are built.
+build: $(STAMP)
+	$(BIN)/hub build
+
+serve: build
+	$(BIN)/hub serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub domains tests bench
+	$(BIN)/ruff format --check hub domains tests bench
+
+bench: build
+	$(BIN)/python bench/predict_latency.py
+
+clean:
+	rm -rf $(VENV) registry.db registry.db-* artifacts

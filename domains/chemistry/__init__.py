@@ -1,0 +1,1 @@
+"""Chemistry domain: molecules from SMILES (RDKit), their featurizers, property recipes."""

@@ -1,0 +1,1 @@
+"""Physics domain: atomic structures (ASE), simulators, learned potentials."""

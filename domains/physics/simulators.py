@@ -1,0 +1,77 @@
+"""Simulators: physics engines shipped as plugin code (the catalog stores only parameters).
+
+Units as ASE: energy eV, forces eV/Å, stress eV/Å^3 (Voigt order xx, yy, zz, yz, xz, xy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from hub.errors import ItemError, RunError
+from hub.plugins import Simulator
+
+UNITS = {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å^3"}
+
+
+def _emt_elements() -> frozenset[str]:
+    from ase.calculators.emt import parameters
+
+    return frozenset(parameters)
+
+
+def require_elements(atoms: Atoms, allowed: frozenset[str], engine: str) -> None:
+    extra = sorted(set(atoms.get_chemical_symbols()) - allowed)
+    if extra:
+        raise ItemError(f"{engine} does not cover element(s) {', '.join(extra)} (it covers "
+                        f"{', '.join(sorted(allowed))})", code="unsupported_element",
+                        elements=extra)
+
+
+def single_point(atoms: Atoms, calc: Any, engine: str) -> dict[str, Any]:
+    """Energy, forces and, for a fully periodic cell, stress of ``atoms`` with ``calc``."""
+    atoms = atoms.copy()
+    atoms.calc = calc
+    try:
+        out: dict[str, Any] = {"energy": float(atoms.get_potential_energy()),
+                               "forces": atoms.get_forces()}
+        if atoms.pbc.all():
+            out["stress"] = atoms.get_stress(voigt=True)
+    except ItemError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an engine failure is this item's error
+        raise ItemError(f"{engine} failed: {exc}", code="simulation_failed") from exc
+    if not np.isfinite(out["energy"]):
+        raise ItemError(f"{engine} returned a non-finite energy", code="simulation_failed")
+    out["engine"] = engine
+    return out
+
+
+def emt(asap: bool = False) -> Callable[[Atoms], dict[str, Any]]:
+    """ASE's EMT (or asap3's, when ``asap`` and asap3 is installed)."""
+    allowed = _emt_elements()
+    if asap:
+        try:
+            from asap3 import EMT as AsapEMT  # noqa: N811 - asap3's class name
+        except ImportError as exc:
+            raise RunError("asap3 is not installed") from exc
+        make, engine = AsapEMT, "asap3.EMT"
+    else:
+        from ase.calculators.emt import EMT
+
+        make, engine = EMT, "ase.calculators.emt.EMT"
+
+    def compute(atoms: Atoms) -> dict[str, Any]:
+        require_elements(atoms, allowed, "EMT")
+        return single_point(atoms, make(), engine)
+
+    return compute
+
+
+EMT_SIMULATOR = Simulator(
+    name="physics.emt", input_type="atoms",
+    description="Effective medium theory (ASE): H, C, N, O, Al, Ni, Cu, Pd, Ag, Pt, Au",
+    implemented_properties=("energy", "forces", "stress"), units=UNITS, build=emt)

@@ -1,0 +1,142 @@
+"""Atomic structures from JSON: the ``atoms`` input type.
+
+Accepted forms (positions in Å, cell vectors in Å as rows)::
+
+    {"symbols": ["Cu", "Cu"] | "Cu2", "positions": [[0, 0, 0], [1.8, 1.8, 0]],
+     "cell": [[3.6, 0, 0], [0, 3.6, 0], [0, 0, 3.6]] | [3.6, 3.6, 3.6], "pbc": true | [1, 1, 0]}
+    {"numbers": [29, 29], ...}
+    {"extxyz": "<text of an extended XYZ file with one frame>"}
+
+Checks, each a typed :class:`~hub.errors.ItemError`: ``invalid_atoms`` (shape, types, unknown
+element), ``non_finite`` (NaN or infinite coordinates or cell), ``too_many_atoms``
+(:data:`MAX_ATOMS`), ``overlapping_atoms`` (closer than :data:`MIN_DISTANCE`), ``singular_cell``
+(a periodic direction whose cell vectors span no volume).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, chemical_symbols
+
+from hub.errors import ItemError
+
+MAX_ATOMS = 5000
+MIN_DISTANCE = 0.5  # Å; closer atoms are almost certainly an input error
+
+
+def _bad(message: str, code: str = "invalid_atoms", **detail: Any) -> ItemError:
+    return ItemError(message, code=code, **detail)
+
+
+def _numbers(raw: dict[str, Any]) -> np.ndarray:
+    if "numbers" in raw:
+        try:
+            numbers = np.asarray(raw["numbers"], dtype=int).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise _bad("'numbers' must be a list of atomic numbers") from exc
+        bad = [int(z) for z in numbers if not 0 < z < len(chemical_symbols)]
+        if bad:
+            raise _bad(f"unknown atomic number(s): {bad[:5]}", code="unknown_element")
+        return numbers
+    symbols = raw.get("symbols")
+    if isinstance(symbols, str):
+        try:
+            return Atoms(symbols).numbers
+        except (KeyError, ValueError) as exc:
+            raise _bad(f"cannot read formula {symbols[:50]!r}: unknown element {exc}",
+                       code="unknown_element") from exc
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        raise _bad("give 'symbols' (a list of element symbols or a formula) or 'numbers'")
+    unknown = sorted({s for s in symbols if s not in atomic_numbers})
+    if unknown:
+        raise _bad(f"unknown element(s): {', '.join(u[:10] for u in unknown[:5])}",
+                   code="unknown_element", elements=unknown[:20])
+    return np.array([atomic_numbers[s] for s in symbols], dtype=int)
+
+
+def _from_extxyz(text: Any) -> Atoms:
+    from ase.io import read
+
+    if not isinstance(text, str) or len(text) > 5_000_000:
+        raise _bad("'extxyz' must be the text of an extended XYZ file (at most 5 MB)")
+    try:
+        atoms = read(io.StringIO(text), format="extxyz", index=0)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad text
+        raise _bad(f"cannot read extxyz: {exc}") from exc
+    atoms.calc = None
+    return atoms
+
+
+def parse_atoms(raw: Any) -> Atoms:
+    """An :class:`ase.Atoms` from its JSON form, checked as the module docstring says."""
+    if isinstance(raw, Atoms):
+        atoms = raw.copy()
+    elif isinstance(raw, dict) and "extxyz" in raw:
+        atoms = _from_extxyz(raw["extxyz"])
+    elif isinstance(raw, dict):
+        numbers = _numbers(raw)
+        if len(numbers) > MAX_ATOMS:
+            raise _bad(f"{len(numbers)} atoms; the limit is {MAX_ATOMS}", code="too_many_atoms")
+        try:
+            positions = np.asarray(raw.get("positions"), dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise _bad("'positions' must be a list of [x, y, z] in Å") from exc
+        if positions.shape != (len(numbers), 3):
+            raise _bad(f"'positions' has shape {positions.shape}; expected ({len(numbers)}, 3)")
+        cell = raw.get("cell")
+        try:
+            cell_arr = None if cell is None else np.asarray(cell, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise _bad("'cell' must be 3 lengths or a 3x3 matrix in Å") from exc
+        if cell_arr is not None and cell_arr.shape not in ((3,), (3, 3)):
+            raise _bad("'cell' must be 3 lengths or a 3x3 matrix in Å")
+        pbc = raw.get("pbc", cell is not None)
+        if not isinstance(pbc, bool | list):
+            raise _bad("'pbc' must be a boolean or a list of three booleans")
+        if cell_arr is not None and not np.isfinite(cell_arr).all():
+            raise _bad("the cell has NaN or infinite entries", code="non_finite")
+        if not np.isfinite(positions).all():
+            raise _bad("positions contain NaN or infinite values", code="non_finite")
+        try:
+            atoms = Atoms(numbers=numbers, positions=positions, cell=cell_arr, pbc=pbc)
+        except (ValueError, TypeError) as exc:
+            raise _bad(f"invalid structure: {exc}") from exc
+    else:
+        raise _bad(f"expected an atoms object (a JSON object), got {type(raw).__name__}")
+    check_atoms(atoms)
+    return atoms
+
+
+def check_atoms(atoms: Atoms) -> None:
+    """Checks that do not depend on the input's form."""
+    n = len(atoms)
+    if n == 0:
+        raise _bad("the structure has no atoms", code="empty_input")
+    if n > MAX_ATOMS:
+        raise _bad(f"{n} atoms; the limit is {MAX_ATOMS}", code="too_many_atoms")
+    if not np.isfinite(atoms.positions).all() or not np.isfinite(atoms.cell.array).all():
+        raise _bad("positions or cell contain NaN or infinite values", code="non_finite")
+    if atoms.pbc.any():
+        periodic = atoms.cell.array[atoms.pbc]
+        if len(periodic) and (np.linalg.matrix_rank(periodic, tol=1e-6) < len(periodic) or
+                              (atoms.pbc.all() and abs(atoms.cell.volume) < 1e-6)):
+            raise _bad("the cell is singular along a periodic direction (zero volume)",
+                       code="singular_cell")
+    if 1 < n <= MAX_ATOMS:
+        from ase.neighborlist import neighbor_list
+
+        i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE)
+        if len(d):
+            k = int(np.argmin(d))
+            raise _bad(f"atoms {int(i[k])} and {int(j[k])} are {float(d[k]):.3f} Å apart, "
+                       f"closer than {MIN_DISTANCE} Å", code="overlapping_atoms")
+
+
+def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
+    """The JSON form of ``atoms`` that :func:`parse_atoms` reads back."""
+    return {"numbers": atoms.numbers.tolist(), "positions": atoms.positions.tolist(),
+            "cell": atoms.cell.array.tolist(), "pbc": atoms.pbc.tolist()}

@@ -1,0 +1,138 @@
+"""ORM rows of the catalog (SQLAlchemy 2). Rows never leave a session: ``to_entity()`` first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hub.entities import Alias, DatasetInfo, Metric, ModelInfo, OutputSpec, Version
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, index=True)
+    domain: Mapped[str] = mapped_column(String(100), index=True)
+    task: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    input_type: Mapped[str] = mapped_column(String(100))
+    outputs: Mapped[list] = mapped_column(JSON, default=list)
+    owner: Mapped[str] = mapped_column(String(200), default="hub")
+    visibility: Mapped[str] = mapped_column(String(20), default="public")
+    default_alias: Mapped[str] = mapped_column(String(100), default="latest")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tags: Mapped[list[TagRow]] = relationship(
+        back_populates="model", cascade="all, delete-orphan", lazy="selectin")
+
+    def to_entity(self) -> ModelInfo:
+        return ModelInfo(
+            name=self.name, domain=self.domain, task=self.task, title=self.title,
+            description=self.description, input_type=self.input_type,
+            outputs=tuple(OutputSpec(**o) for o in self.outputs or ()),
+            tags=tuple(sorted(t.tag for t in self.tags)), owner=self.owner,
+            visibility=self.visibility, default_alias=self.default_alias,
+            created_at=self.created_at, updated_at=self.updated_at,
+        )
+
+
+class TagRow(Base):
+    __tablename__ = "model_tags"
+    __table_args__ = (UniqueConstraint("model_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(100), index=True)
+    model: Mapped[ModelRow] = relationship(back_populates="tags")
+
+
+class VersionRow(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(100))
+    spec: Mapped[dict] = mapped_column(JSON, default=dict)
+    artifacts: Mapped[dict] = mapped_column(JSON, default=dict)
+    recipe: Mapped[str] = mapped_column(String(200), default="")
+    recipe_params: Mapped[dict] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
+    dataset: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    software: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="ready")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    model: Mapped[ModelRow] = relationship()
+    metrics: Mapped[list[MetricRow]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", lazy="selectin",
+        order_by="MetricRow.id")
+
+    def to_entity(self) -> Version:
+        return Version(
+            model=self.model.name, version=self.version, kind=self.kind, spec=dict(self.spec),
+            artifacts=dict(self.artifacts or {}), recipe=self.recipe,
+            recipe_params=dict(self.recipe_params or {}), fingerprint=self.fingerprint,
+            dataset=DatasetInfo(**self.dataset) if self.dataset else None,
+            software=dict(self.software or {}),
+            metrics=tuple(m.to_entity() for m in self.metrics), status=self.status,
+            created_at=self.created_at, description=self.description,
+        )
+
+
+class MetricRow(Base):
+    __tablename__ = "metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    split: Mapped[str] = mapped_column(String(100), default="test")
+    value: Mapped[float] = mapped_column(Float)
+    std: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[VersionRow] = relationship(back_populates="metrics")
+
+    def to_entity(self) -> Metric:
+        return Metric(name=self.name, value=self.value, split=self.split, std=self.std, n=self.n)
+
+
+class AliasRow(Base):
+    __tablename__ = "aliases"
+    __table_args__ = (UniqueConstraint("model_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(100))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    model: Mapped[ModelRow] = relationship()
+    version: Mapped[VersionRow] = relationship()
+
+    def to_entity(self) -> Alias:
+        return Alias(model=self.model.name, alias=self.alias, version=self.version.version)

@@ -1,0 +1,258 @@
+"""The catalog store: one interface with small verbs per resource, SQLAlchemy behind it.
+
+Every verb opens one transaction (:meth:`CatalogStore.session`), which commits or rolls back
+as a whole; SQLAlchemy's ``IntegrityError`` becomes :class:`~hub.errors.AlreadyExists` and a
+missing row :class:`~hub.errors.NotFound`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+
+from sqlalchemy import create_engine, event, func, or_, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.catalog.refs import NAME_RE, Ref, parse_ref
+from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, utcnow
+from hub.entities import Alias, ModelInfo, Version, VersionCreate
+from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
+
+_SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                   "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=30000")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - SQLAlchemy's hook signature
+            cur = dbapi_conn.cursor()
+            for pragma in _SQLITE_PRAGMAS:
+                cur.execute(pragma)
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class CatalogStore:
+    """Models, versions, aliases, tags and metrics in one SQL database."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+        if migrate:
+            from hub.catalog.migrate import upgrade
+
+            upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on any error, always close."""
+        s = self._sessions()
+        try:
+            yield s
+            s.commit()
+        except sa_exc.IntegrityError as exc:
+            s.rollback()
+            raise AlreadyExists(f"already exists: {exc.orig}") from exc
+        except sa_exc.OperationalError as exc:
+            s.rollback()
+            raise Unavailable(f"catalog database unavailable: {exc.orig}") from exc
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def ping(self) -> None:
+        """Raise :class:`Unavailable` unless the database answers."""
+        with self.session() as s:
+            s.execute(select(1))
+
+    # -- models ---------------------------------------------------------------------------
+    def upsert_model(self, info: ModelInfo) -> ModelInfo:
+        """Create the model, or update its description fields (versions are untouched)."""
+        if not NAME_RE.match(info.name):
+            raise InvalidRequest(f"invalid model name {info.name!r}: use lower-case 'domain.slug'")
+        with self.session() as s:
+            row = s.scalar(select(ModelRow).where(ModelRow.name == info.name))
+            if row is None:
+                row = ModelRow(name=info.name)
+                s.add(row)
+            for attr in ("domain", "task", "title", "description", "input_type", "owner",
+                         "visibility", "default_alias"):
+                setattr(row, attr, getattr(info, attr))
+            row.outputs = [asdict(o) for o in info.outputs]
+            row.updated_at = utcnow()
+            wanted = set(info.tags)
+            row.tags = [t for t in row.tags if t.tag in wanted] + [
+                TagRow(tag=t) for t in sorted(wanted - {t.tag for t in row.tags})]
+            s.flush()
+            return row.to_entity()
+
+    def get_model(self, name: str) -> ModelInfo:
+        with self.session() as s:
+            return self._model_row(s, name).to_entity()
+
+    def list_models(self, *, domain: str | None = None, task: str | None = None,
+                    tag: str | None = None, q: str | None = None, include_private: bool = False,
+                    limit: int = 100, offset: int = 0) -> tuple[list[ModelInfo], int]:
+        """Models matching every given filter, by name; ``q`` searches name, title,
+        description and tags (case-insensitive). Returns one page and the total count."""
+        stmt = select(ModelRow)
+        if domain:
+            stmt = stmt.where(ModelRow.domain == domain)
+        if task:
+            stmt = stmt.where(ModelRow.task == task)
+        if tag:
+            stmt = stmt.where(ModelRow.tags.any(TagRow.tag == tag))
+        if not include_private:
+            stmt = stmt.where(ModelRow.visibility == "public")
+        if q:
+            like = f"%{q.lower()}%"
+            stmt = stmt.where(or_(
+                func.lower(ModelRow.name).like(like), func.lower(ModelRow.title).like(like),
+                func.lower(ModelRow.description).like(like),
+                ModelRow.tags.any(func.lower(TagRow.tag).like(like))))
+        with self.session() as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.scalars(stmt.order_by(ModelRow.name).limit(limit).offset(offset)).all()
+            return [r.to_entity() for r in rows], total
+
+    # -- versions -------------------------------------------------------------------------
+    def register_version(self, name: str, new: VersionCreate, *,
+                         aliases: Sequence[str] = ("latest",)) -> Version:
+        """Add the next version of ``name`` and point ``aliases`` at it, in one transaction.
+
+        Artifacts must already be in the artifact store: the row is written only after them,
+        so a version never points at a missing file.
+        """
+        for attempt in range(5):
+            try:
+                with self.session() as s:
+                    model = self._model_row(s, name)
+                    number = (s.scalar(select(func.max(VersionRow.version))
+                                       .where(VersionRow.model_id == model.id)) or 0) + 1
+                    row = VersionRow(
+                        model=model, version=number, kind=new.kind, spec=new.spec,
+                        artifacts=new.artifacts, recipe=new.recipe,
+                        recipe_params=new.recipe_params, fingerprint=new.fingerprint,
+                        dataset=asdict(new.dataset) if new.dataset else None,
+                        software=new.software, description=new.description, status="ready",
+                        metrics=[MetricRow(name=m.name, value=float(m.value), split=m.split,
+                                           std=m.std, n=m.n) for m in new.metrics])
+                    s.add(row)
+                    s.flush()
+                    for alias in aliases:
+                        self._point_alias(s, model, alias, row)
+                    model.updated_at = utcnow()
+                    s.flush()
+                    return row.to_entity()
+            except AlreadyExists:
+                if attempt == 4:  # another writer took the number five times in a row
+                    raise
+        raise AssertionError("unreachable")
+
+    def get_version(self, name: str, version: int) -> Version:
+        with self.session() as s:
+            return self._version_row(s, name, version).to_entity()
+
+    def list_versions(self, name: str) -> list[Version]:
+        with self.session() as s:
+            model = self._model_row(s, name)
+            rows = s.scalars(select(VersionRow).where(VersionRow.model_id == model.id)
+                             .order_by(VersionRow.version)).all()
+            return [r.to_entity() for r in rows]
+
+    def find_by_fingerprint(self, name: str, fingerprint: str) -> Version | None:
+        """The newest version of ``name`` built from the same recipe, parameters and data."""
+        with self.session() as s:
+            row = s.scalar(select(VersionRow).join(ModelRow)
+                           .where(ModelRow.name == name, VersionRow.fingerprint == fingerprint)
+                           .order_by(VersionRow.version.desc()).limit(1))
+            return row.to_entity() if row else None
+
+    def all_versions(self) -> list[Version]:
+        with self.session() as s:
+            return [r.to_entity() for r in s.scalars(select(VersionRow)).all()]
+
+    # -- aliases --------------------------------------------------------------------------
+    def set_alias(self, name: str, alias: str, version: int) -> Alias:
+        if alias.isdigit():
+            raise InvalidRequest("an alias cannot be a number (it would read as a version)")
+        with self.session() as s:
+            model = self._model_row(s, name)
+            row = self._version_row(s, name, version)
+            return self._point_alias(s, model, alias, row).to_entity()
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        with self.session() as s:
+            model = self._model_row(s, name)
+            row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
+                                                  AliasRow.alias == alias))
+            if row is None:
+                raise NotFound(f"model {name!r} has no alias {alias!r}")
+            s.delete(row)
+
+    def list_aliases(self, name: str) -> list[Alias]:
+        with self.session() as s:
+            model = self._model_row(s, name)
+            rows = s.scalars(select(AliasRow).where(AliasRow.model_id == model.id)
+                             .order_by(AliasRow.alias)).all()
+            return [r.to_entity() for r in rows]
+
+    def resolve(self, ref: str | Ref) -> Version:
+        """The version a reference points at (``name``, ``name@alias``, ``name:3``)."""
+        r = parse_ref(ref) if isinstance(ref, str) else ref
+        with self.session() as s:
+            model = self._model_row(s, r.name)
+            if r.version is not None:
+                return self._version_row(s, r.name, r.version).to_entity()
+            alias = r.alias or model.default_alias
+            row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
+                                                  AliasRow.alias == alias))
+            if row is None:
+                raise NotFound(f"model {r.name!r} has no alias {alias!r}", code="alias_not_found")
+            return row.version.to_entity()
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _model_row(s: Session, name: str) -> ModelRow:
+        row = s.scalar(select(ModelRow).where(ModelRow.name == name))
+        if row is None:
+            raise NotFound(f"no model named {name[:200]!r}", code="model_not_found")
+        return row
+
+    @staticmethod
+    def _version_row(s: Session, name: str, version: int) -> VersionRow:
+        row = s.scalar(select(VersionRow).join(ModelRow)
+                       .where(ModelRow.name == name, VersionRow.version == version))
+        if row is None:
+            raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
+        return row
+
+    @staticmethod
+    def _point_alias(s: Session, model: ModelRow, alias: str, version: VersionRow) -> AliasRow:
+        row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
+                                              AliasRow.alias == alias))
+        if row is None:
+            row = AliasRow(model=model, alias=alias, version=version)
+            s.add(row)
+        else:
+            row.version = version
+            row.updated_at = utcnow()
+        s.flush()
+        return row

@@ -1,0 +1,181 @@
+"""The ``hub`` command: serve, build, models, predict, plugins."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.config import load_settings
+from hub.errors import HubError
+
+app = typer.Typer(help="A model hub for chemistry and physics.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+models_app = typer.Typer(help="Browse the catalog.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: HubError) -> None:
+    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+    raise typer.Exit(1)
+
+
+def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
+    from hub.runtime import Runtime
+
+    return Runtime(load_settings())
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
+    """Serve the catalog and the prediction API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    os.environ.setdefault("HUB_HOME", str(Path.cwd()))
+    uvicorn.run("hub.service.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        model, dot, param = key.rpartition(".")
+        if not sep or not dot:
+            raise typer.BadParameter(f"--set {item!r}: expected MODEL.PARAM=VALUE")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(model, {})[param] = value
+    return out
+
+
+@app.command()
+def build(only: Annotated[list[str] | None, typer.Argument(help="models to build")] = None,
+          quick: Annotated[bool, typer.Option(help="small training sizes (tests, CI)")] = False,
+          force: Annotated[bool, typer.Option(help="rebuild even if up to date")] = False,
+          set_: Annotated[list[str] | None, typer.Option(
+              "--set", help="override a recipe parameter: MODEL.PARAM=VALUE")] = None) -> None:
+    """Train and register the built-in models; skip those already built from the same recipe,
+    parameters and data."""
+    from hub.artifacts import ArtifactStore
+    from hub.build import build_all
+    from hub.catalog import CatalogStore
+    from hub.plugins import load_plugins
+
+    settings = load_settings()
+    store = CatalogStore(settings.database_url)
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    artifacts.sweep()
+    columns = (TextColumn("{task.description:<36}"), BarColumn(), TextColumn("{task.fields[msg]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(name: str, fraction: float, message: str) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=1.0, msg="")
+            bar.update(tasks[name], completed=fraction, msg=message[:60])
+
+        try:
+            outcomes = build_all(load_plugins().recipes(), store, artifacts, only=only or (),
+                                 quick=quick, force=force,
+                                 overrides=_parse_sets(set_ or []), progress=progress)
+        except HubError as exc:
+            _fail(exc)
+    for o in outcomes:
+        state = "[green]built[/green]" if o.built else "up to date"
+        console.print(f"{o.version.ref:<40} {state}")
+
+
+@models_app.command("list")
+def models_list(domain: str | None = None, task: str | None = None, tag: str | None = None,
+                q: str | None = None) -> None:
+    """List the models in the catalog."""
+    from hub.catalog import CatalogStore
+
+    store = CatalogStore(load_settings().database_url)
+    models, _ = store.list_models(domain=domain, task=task, tag=tag, q=q, limit=1000)
+    table = Table("name", "task", "input", "outputs", "title")
+    for m in models:
+        table.add_row(m.name, m.task, m.input_type,
+                      ", ".join(f"{o.name} [{o.unit}]" for o in m.outputs), m.title)
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(name: str) -> None:
+    """Print a model card as JSON."""
+    from hub.catalog import CatalogStore
+    from hub.service.cards import model_card
+
+    try:
+        card = model_card(CatalogStore(load_settings().database_url), name)
+    except HubError as exc:
+        _fail(exc)
+    console.print_json(card.model_dump_json())
+
+
+@models_app.command("alias")
+def models_alias(name: str, alias: str, version: int) -> None:
+    """Point ALIAS of model NAME at VERSION."""
+    from hub.catalog import CatalogStore
+
+    try:
+        a = CatalogStore(load_settings().database_url).set_alias(name, alias, version)
+    except HubError as exc:
+        _fail(exc)
+    console.print(f"{a.model}@{a.alias} -> {a.version}")
+
+
+@app.command()
+def predict(ref: str, inputs: Annotated[list[str] | None, typer.Argument()] = None,
+            file: Annotated[Path | None, typer.Option(help="a .csv (smiles column) or .smi")] = None,
+            column: str = "smiles",
+            url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
+            params: Annotated[str, typer.Option(help="JSON object of parameters")] = "{}") -> None:
+    """Predict INPUT... (or the inputs of --file) with model REF; prints JSON lines."""
+    from hub.inputs import read_inputs
+
+    try:
+        batch: list[Any] = list(inputs or [])
+        if file is not None:
+            batch += read_inputs(file, column=column)
+        if not batch:
+            raise typer.BadParameter("give inputs or --file")
+        extra = json.loads(params)
+        if url:
+            from hub.client import HubClient
+
+            with HubClient(url) as client:
+                result = client.predict(ref, batch, params=extra)
+            model, version, outputs = result.model, result.version, result.outputs
+        else:
+            result = _runtime().predict(ref, batch, extra)
+            model, version, outputs = result.model, result.version, result.outputs
+    except HubError as exc:
+        _fail(exc)
+    for raw, out in zip(batch, outputs):
+        print(json.dumps({"model": model, "version": version, "input": raw, **out}))
+
+
+@app.command()
+def plugins() -> None:
+    """List the installed domain plugins."""
+    from hub.plugins import load_plugins
+
+    console.print_json(json.dumps(load_plugins().describe()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,104 @@
+"""``HubClient``: the hub's HTTP API as Python methods, one per resource and verb.
+
+    >>> from hub.client import HubClient
+    >>> hub = HubClient("http://127.0.0.1:8000")
+    >>> hub.predict("chemistry.solubility", ["CCO"]).outputs[0]["value"]   # doctest: +SKIP
+
+Non-2xx answers become the hub's typed errors (:mod:`hub.errors`) carrying the server's code
+and message. Pass ``transport=httpx.ASGITransport(app)`` (or any httpx transport) to talk to an
+app without a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hub.errors import HubError, RunError, Unavailable, error_from_payload
+
+
+@dataclass(frozen=True)
+class Predictions:
+    model: str
+    version: int
+    outputs: list[dict[str, Any]]
+
+    def values(self) -> list[Any]:
+        """Each output's value, or ``None`` where that input failed."""
+        return [o.get("value") for o in self.outputs]
+
+    def errors(self) -> dict[int, dict[str, Any]]:
+        """Position -> error for the inputs that failed."""
+        return {i: o["error"] for i, o in enumerate(self.outputs) if "error" in o}
+
+
+class HubClient:
+    """A persistent connection to one hub."""
+
+    def __init__(self, url: str = "http://127.0.0.1:8000", *, timeout_s: float = 60.0,
+                 transport: httpx.BaseTransport | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport,
+                                  headers=headers)
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- catalog --------------------------------------------------------------------------
+    def models(self, *, domain: str | None = None, task: str | None = None,
+               tag: str | None = None, q: str | None = None) -> list[dict[str, Any]]:
+        """Models in the catalog matching every given filter."""
+        params = {k: v for k, v in {"domain": domain, "task": task, "tag": tag, "q": q}.items()
+                  if v is not None}
+        return self._request("GET", "/v1/models", params=params)["data"]
+
+    def model(self, name: str) -> dict[str, Any]:
+        """The model card of ``name`` (versions, metrics, aliases)."""
+        return self._request("GET", f"/v1/models/{name}")
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        return self._request("PUT", f"/v1/models/{name}/aliases/{alias}",
+                             json={"version": version})
+
+    def health(self) -> dict[str, Any]:
+        return self._request("GET", "/health/ready")
+
+    # -- predictions ----------------------------------------------------------------------
+    def predict(self, ref: str, inputs: Sequence[Any] | Any, *,
+                params: dict[str, Any] | None = None) -> Predictions:
+        """Predict with model ``ref`` (``name``, ``name@alias`` or ``name:3``). A single input
+        that is not a list is sent as a batch of one."""
+        batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        body = self._request("POST", f"/v1/models/{ref}/predict",
+                             json={"inputs": batch, "params": params or {}})
+        return Predictions(body["model"], body["version"], body["outputs"])
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            resp = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach the hub at {self.url}: {exc}") from exc
+        if resp.is_success:
+            return resp.json()
+        raise _error_of(resp)
+
+
+def _error_of(resp: httpx.Response) -> HubError:
+    try:
+        payload = resp.json().get("error") or {}
+    except ValueError:
+        payload = {}
+    if not payload:
+        return RunError(f"HTTP {resp.status_code}: {resp.text[:300]}")
+    return error_from_payload(resp.status_code, payload)

@@ -1,0 +1,105 @@
+"""Plain typed records the catalog hands out. They import nothing from the database or HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One quantity a model returns, with its unit (e.g. ``solubility``, ``log10(mol/L)``)."""
+
+    name: str
+    unit: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model is, independent of its versions."""
+
+    name: str  # "domain.slug"
+    domain: str
+    task: str
+    title: str
+    description: str
+    input_type: str
+    outputs: tuple[OutputSpec, ...]
+    tags: tuple[str, ...] = ()
+    owner: str = "hub"
+    visibility: str = "public"
+    default_alias: str = "latest"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure measured on held-out data: ``value`` (mean) and ``std`` over ``n`` splits."""
+
+    name: str
+    value: float
+    split: str = "test"
+    std: float | None = None
+    n: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    sha256: str
+    size: int
+    citation: str = ""
+    license: str = ""
+
+
+@dataclass(frozen=True)
+class VersionCreate:
+    """Everything a recipe hands the catalog to register a version."""
+
+    kind: str  # "keras" | "simulator" | a plugin-defined kind
+    spec: dict[str, Any]
+    artifacts: dict[str, str] = field(default_factory=dict)  # role -> sha256
+    recipe: str = ""
+    recipe_params: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    dataset: DatasetInfo | None = None
+    software: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Version:
+    """An immutable, numbered version of a model."""
+
+    model: str
+    version: int
+    kind: str
+    spec: dict[str, Any]
+    artifacts: dict[str, str]
+    recipe: str
+    recipe_params: dict[str, Any]
+    fingerprint: str
+    dataset: DatasetInfo | None
+    software: dict[str, str]
+    metrics: tuple[Metric, ...]
+    status: str
+    created_at: datetime | None
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Alias:
+    model: str
+    alias: str
+    version: int

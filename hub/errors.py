@@ -1,0 +1,107 @@
+"""The hub's exceptions. Every public API raises only these (foreign errors are translated at
+the boundary with ``raise ... from exc``).
+
+    HubError                      base; ``code`` is the stable machine-readable name
+    ├── CallerError               the caller can fix it; raised before any work (HTTP 4xx)
+    │   ├── NotFound              unknown model, version, alias or job            (404)
+    │   ├── AlreadyExists         a unique name taken                             (409)
+    │   ├── InvalidRequest        malformed request or parameters                 (422)
+    │   └── PayloadTooLarge       body or batch over a stated limit               (413)
+    ├── ItemError                 one input of a batch is bad: reported in its slot, not raised
+    │                             out of a batch (``invalid_smiles``, ``unsupported_element``...)
+    └── RunError                  failed while running (HTTP 500/503)
+        ├── IntegrityError        an artifact does not match its sha256
+        ├── PluginError           a domain plugin is missing or broken
+        └── Unavailable           a dependency (database) is not reachable        (503)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubError(Exception):
+    code = "hub_error"
+    status = 500
+
+    def __init__(self, message: str, *, code: str | None = None, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+class CallerError(HubError):
+    code = "bad_request"
+    status = 400
+
+
+class NotFound(CallerError):
+    code = "not_found"
+    status = 404
+
+
+class AlreadyExists(CallerError):
+    code = "already_exists"
+    status = 409
+
+
+class InvalidRequest(CallerError):
+    code = "invalid_request"
+    status = 422
+
+
+class PayloadTooLarge(CallerError):
+    code = "payload_too_large"
+    status = 413
+
+
+class ItemError(HubError):
+    """A single input is bad. ``code`` names the kind (e.g. ``invalid_smiles``)."""
+
+    code = "invalid_input"
+    status = 422
+
+
+class RunError(HubError):
+    code = "run_error"
+    status = 500
+
+
+class IntegrityError(RunError):
+    code = "artifact_corrupt"
+
+
+class PluginError(RunError):
+    code = "plugin_error"
+
+
+class Unavailable(RunError):
+    code = "unavailable"
+    status = 503
+
+
+_BY_CODE: dict[str, type[HubError]] = {
+    c.code: c
+    for c in (NotFound, AlreadyExists, InvalidRequest, PayloadTooLarge, IntegrityError,
+              PluginError, Unavailable, RunError, CallerError)
+}
+_BY_STATUS: dict[int, type[HubError]] = {404: NotFound, 409: AlreadyExists, 413: PayloadTooLarge,
+                                         422: InvalidRequest, 503: Unavailable}
+
+
+def error_from_payload(status: int, payload: dict[str, Any]) -> HubError:
+    """Rebuild the typed error a server sent (used by the client)."""
+    code = str(payload.get("code", "hub_error"))
+    cls = _BY_CODE.get(code) or _BY_STATUS.get(status) or (
+        CallerError if 400 <= status < 500 else RunError)
+    err = cls(str(payload.get("message", "")), code=code, **(payload.get("detail") or {}))
+    err.status = status
+    return err

@@ -1,0 +1,40 @@
+"""Reading batches of raw inputs from files (CSV with a named column, one-per-line text)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+from hub.errors import InvalidRequest
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path), encoding="utf-8")
+    return open(path, encoding="utf-8", newline="")
+
+
+def read_inputs(path: str | Path, *, column: str = "smiles") -> list[str]:
+    """Inputs from a ``.csv`` (the ``column`` column), or a ``.smi``/``.txt`` file (first
+    whitespace-separated field of each non-empty line; ``#`` starts a comment)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidRequest(f"no such file: {path}")
+    stem = path.name.removesuffix(".gz")
+    with _open_text(path) as fh:
+        if stem.endswith(".csv"):
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames or []
+            match = next((f for f in fields if f.strip().lower() == column.lower()), None)
+            if match is None:
+                raise InvalidRequest(f"{path.name} has no {column!r} column (columns: "
+                                     f"{', '.join(fields) or 'none'})")
+            return [row[match] or "" for row in reader]
+        out = []
+        for line in fh:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.append(line.split()[0])
+        return out

@@ -1,0 +1,222 @@
+"""The domain contract, and its discovery through the ``hub.domains`` entry-point group.
+
+A domain plugin is one installed entry point whose value is a :class:`Domain` record (or a
+zero-argument callable returning one, so heavy imports such as RDKit stay lazy)::
+
+    [project.entry-points."hub.domains"]
+    chemistry = "domains.chemistry.plugin:domain"
+
+A domain gives the hub five kinds of parts, each a small typed record:
+
+- :class:`InputType`   turns raw JSON into a domain object, or raises :class:`ItemError`.
+- :class:`Featurizer`  a named, parameterised map from a domain object to a float vector.
+- :class:`Simulator`   a physics engine shipped as code; the catalog stores only its params.
+- :class:`ModelKind`   how to load a version of a kind the core does not know.
+- :class:`Recipe`      trains (or configures) a model and returns what to register.
+
+The hub never imports a domain by name: a broken plugin is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hub.entities import DatasetInfo, Metric, ModelInfo
+from hub.errors import PluginError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hub.entities import Version
+
+log = logging.getLogger(__name__)
+GROUP = "hub.domains"
+
+
+@dataclass(frozen=True)
+class InputType:
+    """A kind of input (``smiles``, ``atoms``). ``parse(raw)`` returns a domain object or
+    raises :class:`~hub.errors.ItemError`; ``describe(obj)`` adds fields to each output
+    (for example the canonical SMILES that was actually used)."""
+
+    name: str
+    description: str
+    parse: Callable[[Any], Any]
+    describe: Callable[[Any], dict[str, Any]] | None = None
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """``build(**params)`` returns ``f(obj) -> 1-D float32 vector`` for one parsed input."""
+
+    name: str
+    input_type: str
+    description: str
+    build: Callable[..., Callable[[Any], np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A physics engine. ``build(**params)`` returns ``compute(obj) -> {property: value}``
+    in the units of ``units``; it may add an ``"engine"`` entry naming what ran."""
+
+    name: str
+    input_type: str
+    description: str
+    implemented_properties: tuple[str, ...]
+    units: Mapping[str, str]
+    build: Callable[..., Callable[[Any], dict[str, Any]]]
+
+
+class Predictor(Protocol):
+    """A loaded, warm model version."""
+
+    version: Version
+
+    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """One output dict per input, in order; a bad input gets ``{"error": {...}}``."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What a model kind may use to load a version."""
+
+    plugins: PluginRegistry
+    read_artifact: Callable[[str], bytes]  # sha256 -> verified bytes
+    max_input_chars: int
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    name: str
+    load: Callable[[Version, LoadContext], Predictor]
+
+
+@dataclass
+class RecipeContext:
+    """Handed to a recipe: its parameters, a place to store artifacts, a progress callback."""
+
+    params: dict[str, Any]
+    put_artifact: Callable[[Path | bytes], str]  # returns the sha256
+    progress: Callable[[float, str], None]  # (fraction done 0..1, message)
+    workdir: Path
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    kind: str
+    spec: dict[str, Any]
+    artifacts: dict[str, str] = field(default_factory=dict)  # role -> sha256
+    metrics: tuple[Metric, ...] = ()
+    dataset: DatasetInfo | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Builds one model. ``params`` are the full-size defaults; ``quick`` overrides them for
+    small builds (tests, CI). ``revision`` is bumped when the code changes what it builds;
+    ``data`` files are hashed into the build fingerprint."""
+
+    model: ModelInfo
+    train: Callable[[RecipeContext], RecipeResult]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    revision: str = "1"
+    data: tuple[Path, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    description: str
+    input_types: tuple[InputType, ...] = ()
+    featurizers: tuple[Featurizer, ...] = ()
+    simulators: tuple[Simulator, ...] = ()
+    model_kinds: tuple[ModelKind, ...] = ()
+    recipes: tuple[Recipe, ...] = ()
+
+
+class PluginRegistry:
+    """Every part of every loaded domain, by name."""
+
+    def __init__(self, domains: Sequence[Domain], errors: Mapping[str, str] | None = None):
+        self.domains = {d.name: d for d in domains}
+        self.errors = dict(errors or {})
+        self._by: dict[str, dict[str, Any]] = {k: {} for k in
+                                              ("input", "featurizer", "simulator", "kind")}
+        for d in domains:
+            for part, key in ((d.input_types, "input"), (d.featurizers, "featurizer"),
+                              (d.simulators, "simulator"), (d.model_kinds, "kind")):
+                for item in part:
+                    if item.name in self._by[key]:
+                        log.warning("plugin %s redefines %s %r; keeping the first",
+                                    d.name, key, item.name)
+                        continue
+                    self._by[key][item.name] = item
+
+    def _get(self, key: str, name: str) -> Any:
+        try:
+            return self._by[key][name]
+        except KeyError:
+            known = ", ".join(sorted(self._by[key])) or "none"
+            raise PluginError(f"no {key} named {name!r} is installed (known: {known})") from None
+
+    def input_type(self, name: str) -> InputType:
+        return self._get("input", name)
+
+    def featurizer(self, name: str) -> Featurizer:
+        return self._get("featurizer", name)
+
+    def simulator(self, name: str) -> Simulator:
+        return self._get("simulator", name)
+
+    def model_kind(self, name: str) -> ModelKind | None:
+        return self._by["kind"].get(name)
+
+    def recipes(self) -> list[Recipe]:
+        return [r for d in self.domains.values() for r in d.recipes]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The loaded plugins, for ``hub plugins`` and ``/health/ready``."""
+        out = [{"name": d.name, "status": "loaded", "recipes": [r.name for r in d.recipes],
+                "input_types": [i.name for i in d.input_types]} for d in self.domains.values()]
+        return out + [{"name": n, "status": "error", "error": e} for n, e in self.errors.items()]
+
+
+_cache: PluginRegistry | None = None
+_cache_lock = threading.Lock()
+
+
+def load_plugins(*, refresh: bool = False) -> PluginRegistry:
+    """Load every ``hub.domains`` entry point once; warn about and skip broken ones."""
+    global _cache
+    with _cache_lock:
+        if _cache is not None and not refresh:
+            return _cache
+        domains: list[Domain] = []
+        errors: dict[str, str] = {}
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            try:
+                obj = ep.load()
+                domain = obj() if callable(obj) and not isinstance(obj, Domain) else obj
+                if not isinstance(domain, Domain):
+                    raise TypeError(f"entry point gave {type(domain).__name__}, not a Domain")
+                domains.append(domain)
+            except Exception as exc:  # a broken plugin must not take the hub down
+                log.warning("skipping broken hub plugin %r: %s", ep.name, exc)
+                errors[ep.name] = f"{type(exc).__name__}: {exc}"
+        _cache = PluginRegistry(domains, errors)
+        return _cache

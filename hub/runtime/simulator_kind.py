@@ -1,0 +1,52 @@
+"""The ``simulator`` model kind: a physics engine from a domain plugin, run per structure.
+
+Spec: ``{"simulator": "physics.emt", "params": {...}}``. The catalog stores only the engine's
+name and parameters; the code is the plugin's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hub.entities import Version
+from hub.plugins import LoadContext, ModelKind
+from hub.runtime.items import error_item, parse_item
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+class SimulatorPredictor:
+    def __init__(self, version: Version, ctx: LoadContext) -> None:
+        self.version = version
+        self.simulator = ctx.plugins.simulator(version.spec["simulator"])
+        self.params = dict(version.spec.get("params", {}))
+        self.compute = self.simulator.build(**self.params)
+        self.input_type = ctx.plugins.input_type(self.simulator.input_type)
+        self.max_chars = ctx.max_input_chars
+
+    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        units = dict(self.simulator.units)
+        for raw in inputs:
+            try:
+                obj = parse_item(self.input_type.parse, raw, self.max_chars)
+                result = dict(self.compute(obj))
+                engine = result.pop("engine", self.simulator.name)
+                value = {k: _jsonable(v) for k, v in result.items()}
+                out.append({"value": value, "unit": {k: units[k] for k in value if k in units},
+                            "engine": engine, "params": self.params})
+            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
+                out.append(error_item(exc))
+        return out
+
+
+SIMULATOR_KIND = ModelKind(name="simulator", load=SimulatorPredictor)

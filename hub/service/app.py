@@ -1,0 +1,47 @@
+"""The FastAPI application: thin routes over :class:`hub.runtime.Runtime`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub import __version__
+from hub.config import Settings, load_settings
+from hub.runtime import Runtime
+from hub.service import routes_health, routes_models
+from hub.service.errors import BodyLimit, install_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None,
+               warm: bool | None = None) -> FastAPI:
+    """The hub's ASGI app. Without ``runtime``, one is made from ``settings`` (or the
+    environment) at start-up; ``warm`` loads every model's default version before serving
+    (default: on, unless ``HUB_WARM=0``)."""
+    if warm is None:
+        warm = os.environ.get("HUB_WARM", "1") != "0"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "runtime", None) is None:
+            app.state.runtime = Runtime(settings or load_settings())
+        if warm:
+            loaded = app.state.runtime.warm()
+            log.info("warm models: %s", ", ".join(loaded) or "none")
+        yield
+
+    app = FastAPI(title="Model hub for chemistry and physics", version=__version__,
+                  lifespan=lifespan,
+                  description="One API for the catalog and predictions of scientific models.")
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(routes_models.router)
+    app.include_router(routes_health.router)
+    limit = (runtime.settings if runtime else settings or load_settings()).max_body_bytes
+    app.add_middleware(BodyLimit, max_bytes=limit)
+    return app

@@ -1,0 +1,75 @@
+"""``/v1/models``: the catalog (list, card, versions, aliases) and predictions."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from hub.service.cards import model_card
+from hub.service.deps import CatalogDep, RuntimeDep
+from hub.service.schemas import (
+    AliasPublic,
+    AliasUpdate,
+    ErrorResponse,
+    ModelCard,
+    ModelPublic,
+    ModelsPublic,
+    PredictRequest,
+    PredictResponse,
+    VersionPublic,
+)
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+          422: {"model": ErrorResponse}}
+
+
+@router.get("", response_model=ModelsPublic)
+def list_models(catalog: CatalogDep, domain: str | None = None, task: str | None = None,
+                tag: str | None = None,
+                q: str | None = Query(None, max_length=200, description="free-text search"),
+                limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0)) -> ModelsPublic:
+    """Models in the catalog, filtered by domain, task, tag and free text."""
+    models, count = catalog.list_models(domain=domain, task=task, tag=tag, q=q,
+                                        limit=limit, offset=offset)
+    return ModelsPublic(data=[ModelPublic.of(m) for m in models], count=count)
+
+
+@router.get("/{name}", response_model=ModelCard, responses=ERRORS)
+def get_model(name: str, catalog: CatalogDep) -> ModelCard:
+    """The model card: description, input type, outputs with units, versions with metrics,
+    aliases."""
+    return model_card(catalog, name)
+
+
+@router.get("/{name}/versions", response_model=list[VersionPublic], responses=ERRORS)
+def list_versions(name: str, catalog: CatalogDep) -> list[VersionPublic]:
+    return [VersionPublic.of(v) for v in catalog.list_versions(name)]
+
+
+@router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=ERRORS)
+def get_version(name: str, version: int, catalog: CatalogDep) -> VersionPublic:
+    return VersionPublic.of(catalog.get_version(name, version))
+
+
+@router.get("/{name}/aliases", response_model=list[AliasPublic], responses=ERRORS)
+def list_aliases(name: str, catalog: CatalogDep) -> list[AliasPublic]:
+    return [AliasPublic.of(a) for a in catalog.list_aliases(name)]
+
+
+@router.put("/{name}/aliases/{alias}", response_model=AliasPublic, responses=ERRORS)
+def set_alias(name: str, alias: str, body: AliasUpdate, catalog: CatalogDep) -> AliasPublic:
+    """Point ``alias`` at a version (creating the alias if needed)."""
+    return AliasPublic.of(catalog.set_alias(name, alias, body.version))
+
+
+@router.post("/{ref}/predict", response_model=PredictResponse, responses=ERRORS)
+def predict(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
+    """Predict a batch of inputs. ``ref`` is ``name``, ``name@alias`` or ``name:3``. Each
+    input gets its own output or its own error, in order, inside one 200 response."""
+    result = runtime.predict(ref, body.inputs, body.params)
+    # orjson straight to bytes: pydantic validation of 10k outputs would cost more than the model
+    return Response(orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
+                    media_type="application/json")

@@ -1,0 +1,132 @@
+"""Public request and response shapes of the HTTP API, one schema per direction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.entities import Alias, ModelInfo, Version
+
+
+class OutputPublic(BaseModel):
+    name: str
+    unit: str
+    description: str = ""
+
+
+class MetricPublic(BaseModel):
+    name: str
+    value: float
+    split: str
+    std: float | None = None
+    n: int | None = None
+
+
+class DatasetPublic(BaseModel):
+    name: str
+    sha256: str
+    size: int
+    citation: str = ""
+    license: str = ""
+
+
+class VersionPublic(BaseModel):
+    version: int
+    kind: str
+    status: str
+    created_at: datetime | None
+    recipe: str
+    recipe_params: dict[str, Any]
+    featurizer: dict[str, Any] | None = None
+    spec: dict[str, Any]
+    artifacts: dict[str, str]
+    dataset: DatasetPublic | None
+    software: dict[str, str]
+    metrics: list[MetricPublic]
+    description: str = ""
+
+    @classmethod
+    def of(cls, v: Version) -> VersionPublic:
+        return cls(version=v.version, kind=v.kind, status=v.status, created_at=v.created_at,
+                   recipe=v.recipe, recipe_params=v.recipe_params,
+                   featurizer=v.spec.get("featurizer"), spec=v.spec, artifacts=v.artifacts,
+                   dataset=DatasetPublic(**v.dataset.__dict__) if v.dataset else None,
+                   software=v.software,
+                   metrics=[MetricPublic(**m.__dict__) for m in v.metrics],
+                   description=v.description)
+
+
+class AliasPublic(BaseModel):
+    alias: str
+    version: int
+
+    @classmethod
+    def of(cls, a: Alias) -> AliasPublic:
+        return cls(alias=a.alias, version=a.version)
+
+
+class ModelPublic(BaseModel):
+    name: str
+    domain: str
+    task: str
+    title: str
+    description: str
+    input_type: str
+    outputs: list[OutputPublic]
+    tags: list[str]
+    owner: str
+    visibility: str
+    default_alias: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, m: ModelInfo) -> ModelPublic:
+        d = m.to_dict()
+        d["outputs"] = [OutputPublic(**o) for o in d["outputs"]]
+        d["tags"] = list(m.tags)
+        return cls(**d)
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int
+
+
+class ModelCard(ModelPublic):
+    """Everything about a model: what it is, every version with its metrics, its aliases."""
+
+    latest_version: int | None = None
+    versions: list[VersionPublic]
+    aliases: list[AliasPublic]
+
+
+class AliasUpdate(BaseModel):
+    version: int = Field(ge=1)
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"inputs": ["CCO", "c1ccccc1O", "not-a-smiles"], "params": {}}]})
+
+    inputs: list[Any] = Field(description="Raw inputs (SMILES strings, atoms objects, ...)")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemErrorPublic(BaseModel):
+    code: str
+    message: str
+    detail: dict[str, Any] | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    outputs: list[dict[str, Any]] = Field(
+        description="One entry per input, in order: {value, unit, ...} or {error: {code, message}}")
+
+
+class ErrorResponse(BaseModel):
+    error: ItemErrorPublic
