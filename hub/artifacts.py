@@ -67,8 +67,9 @@ class ArtifactStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
-            raise NotFound(f"artifact {sha} is missing from {self.root}",
-                           code="artifact_missing") from exc
+            raise NotFound(
+                f"artifact {sha} is missing from {self.root}", code="artifact_missing"
+            ) from exc
         if sha256_bytes(data) != sha:
             raise IntegrityError(f"artifact {sha} does not match its sha256: refusing to load it")
         return data

@@ -25,8 +25,19 @@ from hub.plugins import Recipe, RecipeContext
 
 ProgressFn = Callable[[str, float, str], None]  # (model name, fraction 0..1, message)
 
-SOFTWARE = ("model-hub", "numpy", "tensorflow", "tensorflow-cpu", "keras", "rdkit", "ase",
-            "asap3", "tblite", "dscribe", "scikit-learn")
+SOFTWARE = (
+    "model-hub",
+    "numpy",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "rdkit",
+    "ase",
+    "asap3",
+    "tblite",
+    "dscribe",
+    "scikit-learn",
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,9 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def effective_params(recipe: Recipe, *, quick: bool = False,
-                     overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def effective_params(
+    recipe: Recipe, *, quick: bool = False, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     params = dict(recipe.params)
     if quick:
         params.update(recipe.quick)
@@ -61,14 +73,25 @@ def effective_params(recipe: Recipe, *, quick: bool = False,
 
 
 def fingerprint(recipe: Recipe, params: Mapping[str, Any]) -> str:
-    doc = {"recipe": recipe.name, "revision": recipe.revision, "params": params,
-           "data": sorted(sha256_file(p) for p in recipe.data)}
+    doc = {
+        "recipe": recipe.name,
+        "revision": recipe.revision,
+        "params": params,
+        "data": sorted(sha256_file(p) for p in recipe.data),
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def build_one(recipe: Recipe, store: CatalogStore, artifacts: ArtifactStore, *,
-              quick: bool = False, overrides: Mapping[str, Any] | None = None,
-              force: bool = False, progress: ProgressFn | None = None) -> BuildOutcome:
+def build_one(
+    recipe: Recipe,
+    store: CatalogStore,
+    artifacts: ArtifactStore,
+    *,
+    quick: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> BuildOutcome:
     """Train (or configure) one recipe's model and register it, unless already built."""
     params = effective_params(recipe, quick=quick, overrides=overrides)
     fp = fingerprint(recipe, params)
@@ -85,29 +108,57 @@ def build_one(recipe: Recipe, store: CatalogStore, artifacts: ArtifactStore, *,
         return artifacts.put_bytes(obj) if isinstance(obj, bytes) else artifacts.put_file(obj)
 
     with tempfile.TemporaryDirectory(prefix="hub-build-") as tmp:
-        result = recipe.train(RecipeContext(params=params, put_artifact=put, progress=report,
-                                            workdir=Path(tmp)))
+        result = recipe.train(
+            RecipeContext(params=params, put_artifact=put, progress=report, workdir=Path(tmp))
+        )
     for role, sha in result.artifacts.items():  # the row may only point at complete files
         if not artifacts.exists(sha):
             raise IntegrityError(f"recipe {recipe.name} registered a missing artifact {role}")
-    new = VersionCreate(kind=result.kind, spec=result.spec, artifacts=result.artifacts,
-                        recipe=f"{recipe.name}@{recipe.revision}", recipe_params=params,
-                        fingerprint=fp, dataset=result.dataset, software=software_versions(),
-                        metrics=result.metrics, description=result.description)
+    new = VersionCreate(
+        kind=result.kind,
+        spec=result.spec,
+        artifacts=result.artifacts,
+        recipe=f"{recipe.name}@{recipe.revision}",
+        recipe_params=params,
+        fingerprint=fp,
+        dataset=result.dataset,
+        software=software_versions(),
+        metrics=result.metrics,
+        description=result.description,
+    )
     registered = store.register_version(recipe.name, new)
     report(1.0, f"registered {registered.ref}")
     return BuildOutcome(recipe.name, registered, built=True)
 
 
-def build_all(recipes: Sequence[Recipe], store: CatalogStore, artifacts: ArtifactStore, *,
-              only: Sequence[str] = (), quick: bool = False,
-              overrides: Mapping[str, Mapping[str, Any]] | None = None, force: bool = False,
-              progress: ProgressFn | None = None) -> list[BuildOutcome]:
+def build_all(
+    recipes: Sequence[Recipe],
+    store: CatalogStore,
+    artifacts: ArtifactStore,
+    *,
+    only: Sequence[str] = (),
+    quick: bool = False,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> list[BuildOutcome]:
     """Build every recipe (or those named in ``only``); ``overrides`` maps model -> params."""
     names = {r.name for r in recipes}
     unknown = [n for n in only if n not in names]
     if unknown:
-        raise InvalidRequest(f"no recipe for {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        raise InvalidRequest(
+            f"no recipe for {', '.join(unknown)} (known: {', '.join(sorted(names))})"
+        )
     chosen = [r for r in recipes if not only or r.name in only]
-    return [build_one(r, store, artifacts, quick=quick, force=force, progress=progress,
-                      overrides=(overrides or {}).get(r.name)) for r in chosen]
+    return [
+        build_one(
+            r,
+            store,
+            artifacts,
+            quick=quick,
+            force=force,
+            progress=progress,
+            overrides=(overrides or {}).get(r.name),
+        )
+        for r in chosen
+    ]

@@ -15,8 +15,11 @@ from rich.table import Table
 from hub.config import load_settings
 from hub.errors import HubError
 
-app = typer.Typer(help="A model hub for chemistry and physics.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="A model hub for chemistry and physics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 models_app = typer.Typer(help="Browse the catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 console = Console()
@@ -35,14 +38,23 @@ def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000,
-          workers: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
     """Serve the catalog and the prediction API (OpenAPI docs at /docs)."""
     import uvicorn
 
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
-    uvicorn.run("hub.service.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "hub.service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:
@@ -61,11 +73,15 @@ def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @app.command()
-def build(only: Annotated[list[str] | None, typer.Argument(help="models to build")] = None,
-          quick: Annotated[bool, typer.Option(help="small training sizes (tests, CI)")] = False,
-          force: Annotated[bool, typer.Option(help="rebuild even if up to date")] = False,
-          set_: Annotated[list[str] | None, typer.Option(
-              "--set", help="override a recipe parameter: MODEL.PARAM=VALUE")] = None) -> None:
+def build(
+    only: Annotated[list[str] | None, typer.Argument(help="models to build")] = None,
+    quick: Annotated[bool, typer.Option(help="small training sizes (tests, CI)")] = False,
+    force: Annotated[bool, typer.Option(help="rebuild even if up to date")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a recipe parameter: MODEL.PARAM=VALUE"),
+    ] = None,
+) -> None:
     """Train and register the built-in models; skip those already built from the same recipe,
     parameters and data."""
     from hub.artifacts import ArtifactStore
@@ -77,8 +93,12 @@ def build(only: Annotated[list[str] | None, typer.Argument(help="models to build
     store = CatalogStore(settings.database_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
     artifacts.sweep()
-    columns = (TextColumn("{task.description:<36}"), BarColumn(), TextColumn("{task.fields[msg]}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:<36}"),
+        BarColumn(),
+        TextColumn("{task.fields[msg]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         tasks: dict[str, Any] = {}
 
@@ -88,9 +108,16 @@ def build(only: Annotated[list[str] | None, typer.Argument(help="models to build
             bar.update(tasks[name], completed=fraction, msg=message[:60])
 
         try:
-            outcomes = build_all(load_plugins().recipes(), store, artifacts, only=only or (),
-                                 quick=quick, force=force,
-                                 overrides=_parse_sets(set_ or []), progress=progress)
+            outcomes = build_all(
+                load_plugins().recipes(),
+                store,
+                artifacts,
+                only=only or (),
+                quick=quick,
+                force=force,
+                overrides=_parse_sets(set_ or []),
+                progress=progress,
+            )
         except HubError as exc:
             _fail(exc)
     for o in outcomes:
@@ -99,8 +126,9 @@ def build(only: Annotated[list[str] | None, typer.Argument(help="models to build
 
 
 @models_app.command("list")
-def models_list(domain: str | None = None, task: str | None = None, tag: str | None = None,
-                q: str | None = None) -> None:
+def models_list(
+    domain: str | None = None, task: str | None = None, tag: str | None = None, q: str | None = None
+) -> None:
     """List the models in the catalog."""
     from hub.catalog import CatalogStore
 
@@ -108,8 +136,13 @@ def models_list(domain: str | None = None, task: str | None = None, tag: str | N
     models, _ = store.list_models(domain=domain, task=task, tag=tag, q=q, limit=1000)
     table = Table("name", "task", "input", "outputs", "title")
     for m in models:
-        table.add_row(m.name, m.task, m.input_type,
-                      ", ".join(f"{o.name} [{o.unit}]" for o in m.outputs), m.title)
+        table.add_row(
+            m.name,
+            m.task,
+            m.input_type,
+            ", ".join(f"{o.name} [{o.unit}]" for o in m.outputs),
+            m.title,
+        )
     console.print(table)
 
 
@@ -138,17 +171,32 @@ def models_alias(name: str, alias: str, version: int) -> None:
     console.print(f"{a.model}@{a.alias} -> {a.version}")
 
 
+def _maybe_json(text: str) -> Any:
+    """A JSON object or list given on the command line (an atoms object, say), else the text;
+    a SMILES such as ``[Na+].[Cl-]`` is not valid JSON and stays a string."""
+    if text[:1] in "{[":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+    return text
+
+
 @app.command()
-def predict(ref: str, inputs: Annotated[list[str] | None, typer.Argument()] = None,
-            file: Annotated[Path | None, typer.Option(help="a .csv (smiles column) or .smi")] = None,
-            column: str = "smiles",
-            url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
-            params: Annotated[str, typer.Option(help="JSON object of parameters")] = "{}") -> None:
-    """Predict INPUT... (or the inputs of --file) with model REF; prints JSON lines."""
+def predict(
+    ref: str,
+    inputs: Annotated[list[str] | None, typer.Argument()] = None,
+    file: Annotated[Path | None, typer.Option(help="a .csv or .smi file")] = None,
+    column: str = "smiles",
+    url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
+    params: Annotated[str, typer.Option(help="JSON object of parameters")] = "{}",
+) -> None:
+    """Predict INPUT... (or the inputs of --file) with model REF; prints JSON lines. An input
+    that is a JSON object or list (an atoms object) is sent as JSON."""
     from hub.inputs import read_inputs
 
     try:
-        batch: list[Any] = list(inputs or [])
+        batch: list[Any] = [_maybe_json(i) for i in inputs or []]
         if file is not None:
             batch += read_inputs(file, column=column)
         if not batch:
@@ -165,7 +213,7 @@ def predict(ref: str, inputs: Annotated[list[str] | None, typer.Argument()] = No
             model, version, outputs = result.model, result.version, result.outputs
     except HubError as exc:
         _fail(exc)
-    for raw, out in zip(batch, outputs):
+    for raw, out in zip(batch, outputs, strict=True):
         print(json.dumps({"model": model, "version": version, "input": raw, **out}))
 
 

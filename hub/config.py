@@ -1,13 +1,11 @@
 """Settings read from the environment, once, into a frozen dataclass.
 
-| variable                 | default                          | meaning                              |
-|--------------------------|----------------------------------|--------------------------------------|
-| ``HUB_HOME``             | current directory                | where ``registry.db`` and artifacts live |
-| ``HUB_DATABASE_URL``     | ``sqlite:///$HUB_HOME/registry.db`` | SQLAlchemy URL of the catalog      |
-| ``HUB_ARTIFACTS_DIR``    | ``$HUB_HOME/artifacts``          | content-addressed artifact folder    |
-| ``HUB_MAX_BATCH``        | 20000                            | most inputs in one predict request   |
-| ``HUB_MAX_BODY_BYTES``   | 32 MiB                           | largest request body                 |
-| ``HUB_MAX_INPUT_CHARS``  | 20000                            | longest single string input          |
+- ``HUB_HOME`` (current directory): where ``registry.db`` and ``artifacts/`` live
+- ``HUB_DATABASE_URL`` (``sqlite:///$HUB_HOME/registry.db``): SQLAlchemy URL of the catalog
+- ``HUB_ARTIFACTS_DIR`` (``$HUB_HOME/artifacts``): the content-addressed artifact folder
+- ``HUB_MAX_BATCH`` (20000): most inputs in one predict request
+- ``HUB_MAX_BODY_BYTES`` (32 MiB): largest request body
+- ``HUB_MAX_INPUT_CHARS`` (20000): longest single string input
 """
 
 from __future__ import annotations

@@ -90,18 +90,35 @@ class Unavailable(RunError):
 
 _BY_CODE: dict[str, type[HubError]] = {
     c.code: c
-    for c in (NotFound, AlreadyExists, InvalidRequest, PayloadTooLarge, IntegrityError,
-              PluginError, Unavailable, RunError, CallerError)
+    for c in (
+        NotFound,
+        AlreadyExists,
+        InvalidRequest,
+        PayloadTooLarge,
+        IntegrityError,
+        PluginError,
+        Unavailable,
+        RunError,
+        CallerError,
+    )
 }
-_BY_STATUS: dict[int, type[HubError]] = {404: NotFound, 409: AlreadyExists, 413: PayloadTooLarge,
-                                         422: InvalidRequest, 503: Unavailable}
+_BY_STATUS: dict[int, type[HubError]] = {
+    404: NotFound,
+    409: AlreadyExists,
+    413: PayloadTooLarge,
+    422: InvalidRequest,
+    503: Unavailable,
+}
 
 
 def error_from_payload(status: int, payload: dict[str, Any]) -> HubError:
     """Rebuild the typed error a server sent (used by the client)."""
     code = str(payload.get("code", "hub_error"))
-    cls = _BY_CODE.get(code) or _BY_STATUS.get(status) or (
-        CallerError if 400 <= status < 500 else RunError)
+    cls = (
+        _BY_CODE.get(code)
+        or _BY_STATUS.get(status)
+        or (CallerError if 400 <= status < 500 else RunError)
+    )
     err = cls(str(payload.get("message", "")), code=code, **(payload.get("detail") or {}))
     err.status = status
     return err

@@ -29,8 +29,9 @@ def read_inputs(path: str | Path, *, column: str = "smiles") -> list[str]:
             fields = reader.fieldnames or []
             match = next((f for f in fields if f.strip().lower() == column.lower()), None)
             if match is None:
-                raise InvalidRequest(f"{path.name} has no {column!r} column (columns: "
-                                     f"{', '.join(fields) or 'none'})")
+                raise InvalidRequest(
+                    f"{path.name} has no {column!r} column (columns: {', '.join(fields) or 'none'})"
+                )
             return [row[match] or "" for row in reader]
         out = []
         for line in fh:

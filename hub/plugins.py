@@ -152,18 +152,24 @@ class Domain:
 class PluginRegistry:
     """Every part of every loaded domain, by name."""
 
-    def __init__(self, domains: Sequence[Domain], errors: Mapping[str, str] | None = None):
+    def __init__(self, domains: Sequence[Domain], errors: Mapping[str, str] | None = None) -> None:
         self.domains = {d.name: d for d in domains}
         self.errors = dict(errors or {})
-        self._by: dict[str, dict[str, Any]] = {k: {} for k in
-                                              ("input", "featurizer", "simulator", "kind")}
+        self._by: dict[str, dict[str, Any]] = {
+            k: {} for k in ("input", "featurizer", "simulator", "kind")
+        }
         for d in domains:
-            for part, key in ((d.input_types, "input"), (d.featurizers, "featurizer"),
-                              (d.simulators, "simulator"), (d.model_kinds, "kind")):
+            for part, key in (
+                (d.input_types, "input"),
+                (d.featurizers, "featurizer"),
+                (d.simulators, "simulator"),
+                (d.model_kinds, "kind"),
+            ):
                 for item in part:
                     if item.name in self._by[key]:
-                        log.warning("plugin %s redefines %s %r; keeping the first",
-                                    d.name, key, item.name)
+                        log.warning(
+                            "plugin %s redefines %s %r; keeping the first", d.name, key, item.name
+                        )
                         continue
                     self._by[key][item.name] = item
 
@@ -191,8 +197,15 @@ class PluginRegistry:
 
     def describe(self) -> list[dict[str, Any]]:
         """The loaded plugins, for ``hub plugins`` and ``/health/ready``."""
-        out = [{"name": d.name, "status": "loaded", "recipes": [r.name for r in d.recipes],
-                "input_types": [i.name for i in d.input_types]} for d in self.domains.values()]
+        out = [
+            {
+                "name": d.name,
+                "status": "loaded",
+                "recipes": [r.name for r in d.recipes],
+                "input_types": [i.name for i in d.input_types],
+            }
+            for d in self.domains.values()
+        ]
         return out + [{"name": n, "status": "error", "error": e} for n, e in self.errors.items()]
 
 
@@ -215,7 +228,7 @@ def load_plugins(*, refresh: bool = False) -> PluginRegistry:
                 if not isinstance(domain, Domain):
                     raise TypeError(f"entry point gave {type(domain).__name__}, not a Domain")
                 domains.append(domain)
-            except Exception as exc:  # a broken plugin must not take the hub down
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the hub
                 log.warning("skipping broken hub plugin %r: %s", ep.name, exc)
                 errors[ep.name] = f"{type(exc).__name__}: {exc}"
         _cache = PluginRegistry(domains, errors)

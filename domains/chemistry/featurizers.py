@@ -41,14 +41,20 @@ def check_elements(mol: Molecule, allowed: frozenset[str]) -> None:
     found = {a.GetSymbol() for a in mol.mol.GetAtoms()}
     extra = sorted(found - allowed)
     if extra:
-        raise ItemError(f"element(s) {', '.join(extra)} not covered by this model (trained on "
-                        f"{', '.join(sorted(allowed))})", code="unsupported_element",
-                        elements=extra)
+        raise ItemError(
+            f"element(s) {', '.join(extra)} not covered by this model (trained on "
+            f"{', '.join(sorted(allowed))})",
+            code="unsupported_element",
+            elements=extra,
+        )
 
 
-def morgan_descriptors(radius: int = 2, n_bits: int = 2048,
-                       descriptors: Sequence[str] = DEFAULT_DESCRIPTORS,
-                       elements: Sequence[str] | None = None) -> Callable[[Molecule], np.ndarray]:
+def morgan_descriptors(
+    radius: int = 2,
+    n_bits: int = 2048,
+    descriptors: Sequence[str] = DEFAULT_DESCRIPTORS,
+    elements: Sequence[str] | None = None,
+) -> Callable[[Molecule], np.ndarray]:
     """Build the featurizer; see the module docstring."""
     unknown = [d for d in descriptors if d not in DESCRIPTORS]
     if unknown:
@@ -69,6 +75,8 @@ def morgan_descriptors(radius: int = 2, n_bits: int = 2048,
 
 
 MORGAN_DESCRIPTORS = Featurizer(
-    name="chemistry.morgan_descriptors", input_type="smiles",
+    name="chemistry.morgan_descriptors",
+    input_type="smiles",
     description="log1p Morgan count fingerprint (radius, n_bits) + RDKit 2D descriptors",
-    build=morgan_descriptors)
+    build=morgan_descriptors,
+)

@@ -60,8 +60,9 @@ def _tools() -> tuple[Any, Any, Any]:
 
 
 def _reason(messages: list[str], default: str) -> str:
-    useful = [m.replace("SMILES Parse Error: ", "") for m in messages
-              if "Failed parsing SMILES" not in m]
+    useful = [
+        m.replace("SMILES Parse Error: ", "") for m in messages if "Failed parsing SMILES" not in m
+    ]
     text = "; ".join(m.strip() for m in useful[:3] if m.strip())
     return text or default
 
@@ -69,39 +70,47 @@ def _reason(messages: list[str], default: str) -> str:
 def read_mol(text: str) -> Chem.Mol:
     """An RDKit molecule, sanitised, from SMILES or InChI; raises ItemError with RDKit's reason."""
     if not isinstance(text, str):
-        raise ItemError(f"expected a SMILES string, got {type(text).__name__}",
-                        code="invalid_input")
+        raise ItemError(
+            f"expected a SMILES string, got {type(text).__name__}", code="invalid_input"
+        )
     text = text.strip()
     if not text:
         raise ItemError("empty input: no SMILES given", code="empty_input")
     if len(text) > MAX_SMILES_CHARS:
-        raise ItemError(f"SMILES is {len(text)} characters long; the limit is "
-                        f"{MAX_SMILES_CHARS}", code="too_large")
+        raise ItemError(
+            f"SMILES is {len(text)} characters long; the limit is {MAX_SMILES_CHARS}",
+            code="too_large",
+        )
     with rdkit_messages() as messages:
         if text.startswith("InChI="):
             mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False)
             if mol is None:
-                raise ItemError(f"invalid InChI: {_reason(messages, 'RDKit could not read it')}",
-                                code="invalid_inchi")
+                raise ItemError(
+                    f"invalid InChI: {_reason(messages, 'RDKit could not read it')}",
+                    code="invalid_inchi",
+                )
             return mol
         if " " in text or "\t" in text:
             text = text.split()[0]  # "CCO ethanol": a name after the SMILES, as in .smi files
         mol = Chem.MolFromSmiles(text, sanitize=False)
         if mol is None:
-            raise ItemError(f"SMILES parse error: {_reason(messages, 'RDKit could not read it')}",
-                            code="invalid_smiles")
+            raise ItemError(
+                f"SMILES parse error: {_reason(messages, 'RDKit could not read it')}",
+                code="invalid_smiles",
+            )
         try:
             Chem.SanitizeMol(mol)
         except Chem.KekulizeException as exc:
-            raise ItemError(f"kekulization error: {str(exc).strip()} (an aromatic ring that "
-                            "cannot be written with alternating bonds; check the aromatic atoms "
-                            "and [nH])", code="invalid_smiles") from exc
+            raise ItemError(
+                f"kekulization error: {str(exc).strip()} (an aromatic ring that "
+                "cannot be written with alternating bonds; check the aromatic atoms "
+                "and [nH])",
+                code="invalid_smiles",
+            ) from exc
         except Chem.AtomValenceException as exc:
-            raise ItemError(f"valence error: {str(exc).strip()}",
-                            code="invalid_smiles") from exc
+            raise ItemError(f"valence error: {str(exc).strip()}", code="invalid_smiles") from exc
         except Chem.MolSanitizeException as exc:
-            raise ItemError(f"invalid molecule: {str(exc).strip()}",
-                            code="invalid_smiles") from exc
+            raise ItemError(f"invalid molecule: {str(exc).strip()}", code="invalid_smiles") from exc
     if mol.GetNumAtoms() == 0:
         raise ItemError("empty molecule: the SMILES has no atoms", code="empty_input")
     return mol
@@ -125,8 +134,12 @@ def standardize(mol: Chem.Mol, source: str = "") -> Molecule:
             raise ItemError(f"standardization failed: {exc}", code="invalid_smiles") from exc
     heavy = neutral.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
-        raise ItemError(f"molecule has {heavy} heavy atoms; the limit is {MAX_HEAVY_ATOMS}",
-                        code="too_large", heavy_atoms=heavy, limit=MAX_HEAVY_ATOMS)
+        raise ItemError(
+            f"molecule has {heavy} heavy atoms; the limit is {MAX_HEAVY_ATOMS}",
+            code="too_large",
+            heavy_atoms=heavy,
+            limit=MAX_HEAVY_ATOMS,
+        )
     smiles = Chem.MolToSmiles(neutral)
     neutralized = charged and smiles != Chem.MolToSmiles(main)
     return Molecule(neutral, smiles, source, removed, neutralized)

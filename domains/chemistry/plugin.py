@@ -13,9 +13,18 @@ def domain() -> Domain:
 
     smiles = InputType(
         name="smiles",
-        description=("A molecule as a SMILES (or InChI) string; standardised with RDKit "
-                     "MolStandardize (largest organic fragment, neutralised)"),
-        parse=parse_molecule, describe=Molecule.describe, example="c1ccccc1O")
-    return Domain(name="chemistry", description="Molecules from SMILES, with RDKit",
-                  input_types=(smiles,), featurizers=(MORGAN_DESCRIPTORS,),
-                  recipes=(SOLUBILITY,))
+        description=(
+            "A molecule as a SMILES (or InChI) string; standardised with RDKit "
+            "MolStandardize (largest organic fragment, neutralised)"
+        ),
+        parse=parse_molecule,
+        describe=Molecule.describe,
+        example="c1ccccc1O",
+    )
+    return Domain(
+        name="chemistry",
+        description="Molecules from SMILES, with RDKit",
+        input_types=(smiles,),
+        featurizers=(MORGAN_DESCRIPTORS,),
+        recipes=(SOLUBILITY,),
+    )

@@ -9,18 +9,21 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-SCAFFOLD_SPLITTER = ("scaffold (DeepChem order): Bemis-Murcko scaffold sets sorted largest "
-                     "first and filled into train, then validation, then test; all acyclic "
-                     "molecules share the empty scaffold, the largest set, so they are in train")
+SCAFFOLD_SPLITTER = (
+    "scaffold (DeepChem order): Bemis-Murcko scaffold sets sorted largest "
+    "first and filled into train, then validation, then test; all acyclic "
+    "molecules share the empty scaffold, the largest set, so they are in train"
+)
 
 
-def random_split(n: int, seed: int, test_fraction: float = 0.1,
-                 val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_split(
+    n: int, seed: int, test_fraction: float = 0.1, val_fraction: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train, validation and test indices of a seeded random permutation."""
     order = np.random.default_rng(seed).permutation(n)
     n_test = max(1, round(n * test_fraction))
     n_val = max(1, round(n * val_fraction))
-    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+    return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
 
 
 def scaffold_of(smiles: str) -> str:
@@ -28,8 +31,9 @@ def scaffold_of(smiles: str) -> str:
     return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False) if mol else ""
 
 
-def scaffold_split(smiles: Sequence[str], test_fraction: float = 0.1,
-                   val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scaffold_split(
+    smiles: Sequence[str], test_fraction: float = 0.1, val_fraction: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deterministic scaffold split, as :data:`SCAFFOLD_SPLITTER` describes."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(smiles):

@@ -30,13 +30,25 @@ class MLPParams:
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MLPParams:
-        return cls(hidden=tuple(p["hidden"]), dropout=p["dropout"],
-                   learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
-                   epochs=p["epochs"], patience=p["patience"], batch_size=p["batch_size"])
+        return cls(
+            hidden=tuple(p["hidden"]),
+            dropout=p["dropout"],
+            learning_rate=p["learning_rate"],
+            weight_decay=p["weight_decay"],
+            epochs=p["epochs"],
+            patience=p["patience"],
+            batch_size=p["batch_size"],
+        )
 
 
-def fit_member(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-               p: MLPParams, seed: int) -> Any:
+def fit_member(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    p: MLPParams,
+    seed: int,
+) -> Any:
     """One MLP trained with early stopping on the validation set (best weights kept)."""
     import keras
 
@@ -52,11 +64,20 @@ def fit_member(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_va
     z = keras.layers.Dense(1)(h)
     out = keras.layers.Rescaling(scale=y_sd, offset=y_mu)(z)
     model = keras.Model(inp, out)
-    model.compile(optimizer=keras.optimizers.AdamW(p.learning_rate, weight_decay=p.weight_decay),
-                  loss="mse")
+    model.compile(
+        optimizer=keras.optimizers.AdamW(p.learning_rate, weight_decay=p.weight_decay), loss="mse"
+    )
     stop = keras.callbacks.EarlyStopping(patience=p.patience, restore_best_weights=True)
-    model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=p.epochs,
-              batch_size=p.batch_size, callbacks=[stop], verbose=0, shuffle=True)
+    model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=p.epochs,
+        batch_size=p.batch_size,
+        callbacks=[stop],
+        verbose=0,
+        shuffle=True,
+    )
     return model
 
 
@@ -81,8 +102,11 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     err = pred - y
     ss_res = float((err**2).sum())
     ss_tot = float(((y - y.mean()) ** 2).sum()) or 1.0
-    return {"rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean()),
-            "r2": 1.0 - ss_res / ss_tot}
+    return {
+        "rmse": float(np.sqrt((err**2).mean())),
+        "mae": float(np.abs(err).mean()),
+        "r2": 1.0 - ss_res / ss_tot,
+    }
 
 
 def calibration_metrics(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dict[str, float]:
@@ -92,9 +116,11 @@ def calibration_metrics(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> dic
     err = np.abs(mean - y)
     safe = np.maximum(std, 1e-9)
     rho = spearmanr(std, err).statistic if len(y) > 2 and std.std() > 0 else float("nan")
-    return {"within_1sigma": float((err <= safe).mean()),
-            "within_2sigma": float((err <= 2 * safe).mean()),
-            "spearman_sigma_error": float(rho)}
+    return {
+        "within_1sigma": float((err <= safe).mean()),
+        "within_2sigma": float((err <= 2 * safe).mean()),
+        "spearman_sigma_error": float(rho),
+    }
 
 
 def fit_sigma_scale(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:

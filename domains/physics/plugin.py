@@ -12,11 +12,21 @@ def domain() -> Domain:
 
     atoms = InputType(
         name="atoms",
-        description=("An atomic structure: {symbols|numbers, positions (Å), cell (Å), pbc} "
-                     "or {extxyz: text}"),
+        description=(
+            "An atomic structure: {symbols|numbers, positions (Å), cell (Å), pbc} or {extxyz: text}"
+        ),
         parse=parse_atoms,
-        example={"symbols": ["Cu"], "positions": [[0, 0, 0]],
-                 "cell": [[0, 1.805, 1.805], [1.805, 0, 1.805], [1.805, 1.805, 0]],
-                 "pbc": True})
-    return Domain(name="physics", description="Atomic systems with ASE",
-                  input_types=(atoms,), simulators=(EMT_SIMULATOR,), recipes=(EMT,))
+        example={
+            "symbols": ["Cu"],
+            "positions": [[0, 0, 0]],
+            "cell": [[0, 1.805, 1.805], [1.805, 0, 1.805], [1.805, 1.805, 0]],
+            "pbc": True,
+        },
+    )
+    return Domain(
+        name="physics",
+        description="Atomic systems with ASE",
+        input_types=(atoms,),
+        simulators=(EMT_SIMULATOR,),
+        recipes=(EMT,),
+    )

@@ -26,9 +26,12 @@ def _emt_elements() -> frozenset[str]:
 def require_elements(atoms: Atoms, allowed: frozenset[str], engine: str) -> None:
     extra = sorted(set(atoms.get_chemical_symbols()) - allowed)
     if extra:
-        raise ItemError(f"{engine} does not cover element(s) {', '.join(extra)} (it covers "
-                        f"{', '.join(sorted(allowed))})", code="unsupported_element",
-                        elements=extra)
+        raise ItemError(
+            f"{engine} does not cover element(s) {', '.join(extra)} (it covers "
+            f"{', '.join(sorted(allowed))})",
+            code="unsupported_element",
+            elements=extra,
+        )
 
 
 def single_point(atoms: Atoms, calc: Any, engine: str) -> dict[str, Any]:
@@ -36,13 +39,15 @@ def single_point(atoms: Atoms, calc: Any, engine: str) -> dict[str, Any]:
     atoms = atoms.copy()
     atoms.calc = calc
     try:
-        out: dict[str, Any] = {"energy": float(atoms.get_potential_energy()),
-                               "forces": atoms.get_forces()}
+        out: dict[str, Any] = {
+            "energy": float(atoms.get_potential_energy()),
+            "forces": atoms.get_forces(),
+        }
         if atoms.pbc.all():
             out["stress"] = atoms.get_stress(voigt=True)
     except ItemError:
         raise
-    except Exception as exc:  # noqa: BLE001 - an engine failure is this item's error
+    except Exception as exc:
         raise ItemError(f"{engine} failed: {exc}", code="simulation_failed") from exc
     if not np.isfinite(out["energy"]):
         raise ItemError(f"{engine} returned a non-finite energy", code="simulation_failed")
@@ -72,6 +77,10 @@ def emt(asap: bool = False) -> Callable[[Atoms], dict[str, Any]]:
 
 
 EMT_SIMULATOR = Simulator(
-    name="physics.emt", input_type="atoms",
+    name="physics.emt",
+    input_type="atoms",
     description="Effective medium theory (ASE): H, C, N, O, Al, Ni, Cu, Pd, Ag, Pt, Au",
-    implemented_properties=("energy", "forces", "stress"), units=UNITS, build=emt)
+    implemented_properties=("energy", "forces", "stress"),
+    units=UNITS,
+    build=emt,
+)

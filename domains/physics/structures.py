@@ -47,14 +47,19 @@ def _numbers(raw: dict[str, Any]) -> np.ndarray:
         try:
             return Atoms(symbols).numbers
         except (KeyError, ValueError) as exc:
-            raise _bad(f"cannot read formula {symbols[:50]!r}: unknown element {exc}",
-                       code="unknown_element") from exc
+            raise _bad(
+                f"cannot read formula {symbols[:50]!r}: unknown element {exc}",
+                code="unknown_element",
+            ) from exc
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
         raise _bad("give 'symbols' (a list of element symbols or a formula) or 'numbers'")
     unknown = sorted({s for s in symbols if s not in atomic_numbers})
     if unknown:
-        raise _bad(f"unknown element(s): {', '.join(u[:10] for u in unknown[:5])}",
-                   code="unknown_element", elements=unknown[:20])
+        raise _bad(
+            f"unknown element(s): {', '.join(u[:10] for u in unknown[:5])}",
+            code="unknown_element",
+            elements=unknown[:20],
+        )
     return np.array([atomic_numbers[s] for s in symbols], dtype=int)
 
 
@@ -65,7 +70,7 @@ def _from_extxyz(text: Any) -> Atoms:
         raise _bad("'extxyz' must be the text of an extended XYZ file (at most 5 MB)")
     try:
         atoms = read(io.StringIO(text), format="extxyz", index=0)
-    except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad text
+    except Exception as exc:
         raise _bad(f"cannot read extxyz: {exc}") from exc
     atoms.calc = None
     return atoms
@@ -122,21 +127,32 @@ def check_atoms(atoms: Atoms) -> None:
         raise _bad("positions or cell contain NaN or infinite values", code="non_finite")
     if atoms.pbc.any():
         periodic = atoms.cell.array[atoms.pbc]
-        if len(periodic) and (np.linalg.matrix_rank(periodic, tol=1e-6) < len(periodic) or
-                              (atoms.pbc.all() and abs(atoms.cell.volume) < 1e-6)):
-            raise _bad("the cell is singular along a periodic direction (zero volume)",
-                       code="singular_cell")
+        if len(periodic) and (
+            np.linalg.matrix_rank(periodic, tol=1e-6) < len(periodic)
+            or (atoms.pbc.all() and abs(atoms.cell.volume) < 1e-6)
+        ):
+            raise _bad(
+                "the cell is singular along a periodic direction (zero volume)",
+                code="singular_cell",
+            )
     if 1 < n <= MAX_ATOMS:
         from ase.neighborlist import neighbor_list
 
         i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE)
         if len(d):
             k = int(np.argmin(d))
-            raise _bad(f"atoms {int(i[k])} and {int(j[k])} are {float(d[k]):.3f} Å apart, "
-                       f"closer than {MIN_DISTANCE} Å", code="overlapping_atoms")
+            raise _bad(
+                f"atoms {int(i[k])} and {int(j[k])} are {float(d[k]):.3f} Å apart, "
+                f"closer than {MIN_DISTANCE} Å",
+                code="overlapping_atoms",
+            )
 
 
 def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
     """The JSON form of ``atoms`` that :func:`parse_atoms` reads back."""
-    return {"numbers": atoms.numbers.tolist(), "positions": atoms.positions.tolist(),
-            "cell": atoms.cell.array.tolist(), "pbc": atoms.pbc.tolist()}
+    return {
+        "numbers": atoms.numbers.tolist(),
+        "positions": atoms.positions.tolist(),
+        "cell": atoms.cell.array.tolist(),
+        "pbc": atoms.pbc.tolist(),
+    }

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from hub.errors import InvalidRequest
 
 _NAME = r"[a-z0-9][a-z0-9_.\-]{0,199}"
-_REF = re.compile(rf"^(?P<name>{_NAME})(?:@(?P<alias>[A-Za-z0-9_.\-]{{1,100}})|:(?P<version>\d{{1,9}}))?$")
+_ALIAS = r"[A-Za-z0-9_.\-]{1,100}"
+_REF = re.compile(rf"^(?P<name>{_NAME})(?:@(?P<alias>{_ALIAS})|:(?P<version>\d{{1,9}}))?$")
 NAME_RE = re.compile(rf"^{_NAME}$")
 
 
@@ -30,6 +31,7 @@ def parse_ref(text: str) -> Ref:
     if not m:
         raise InvalidRequest(
             f"invalid model reference {text[:120]!r}: expected 'name', 'name@alias' or 'name:3'",
-            code="invalid_reference")
+            code="invalid_reference",
+        )
     version = m.group("version")
     return Ref(m.group("name"), m.group("alias"), int(version) if version else None)

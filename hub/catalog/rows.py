@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +20,12 @@ from hub.entities import Alias, DatasetInfo, Metric, ModelInfo, OutputSpec, Vers
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
+
+
+def as_utc(ts: datetime | None) -> datetime | None:
+    """SQLite drops the time zone: every timestamp stored is UTC, so say so on the way out."""
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
 
 
 class Base(DeclarativeBase):
@@ -45,16 +50,24 @@ class ModelRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     tags: Mapped[list[TagRow]] = relationship(
-        back_populates="model", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="model", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     def to_entity(self) -> ModelInfo:
         return ModelInfo(
-            name=self.name, domain=self.domain, task=self.task, title=self.title,
-            description=self.description, input_type=self.input_type,
+            name=self.name,
+            domain=self.domain,
+            task=self.task,
+            title=self.title,
+            description=self.description,
+            input_type=self.input_type,
             outputs=tuple(OutputSpec(**o) for o in self.outputs or ()),
-            tags=tuple(sorted(t.tag for t in self.tags)), owner=self.owner,
-            visibility=self.visibility, default_alias=self.default_alias,
-            created_at=self.created_at, updated_at=self.updated_at,
+            tags=tuple(sorted(t.tag for t in self.tags)),
+            owner=self.owner,
+            visibility=self.visibility,
+            default_alias=self.default_alias,
+            created_at=as_utc(self.created_at),
+            updated_at=as_utc(self.updated_at),
         )
 
 
@@ -89,18 +102,28 @@ class VersionRow(Base):
 
     model: Mapped[ModelRow] = relationship()
     metrics: Mapped[list[MetricRow]] = relationship(
-        back_populates="version", cascade="all, delete-orphan", lazy="selectin",
-        order_by="MetricRow.id")
+        back_populates="version",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="MetricRow.id",
+    )
 
     def to_entity(self) -> Version:
         return Version(
-            model=self.model.name, version=self.version, kind=self.kind, spec=dict(self.spec),
-            artifacts=dict(self.artifacts or {}), recipe=self.recipe,
-            recipe_params=dict(self.recipe_params or {}), fingerprint=self.fingerprint,
+            model=self.model.name,
+            version=self.version,
+            kind=self.kind,
+            spec=dict(self.spec),
+            artifacts=dict(self.artifacts or {}),
+            recipe=self.recipe,
+            recipe_params=dict(self.recipe_params or {}),
+            fingerprint=self.fingerprint,
             dataset=DatasetInfo(**self.dataset) if self.dataset else None,
             software=dict(self.software or {}),
-            metrics=tuple(m.to_entity() for m in self.metrics), status=self.status,
-            created_at=self.created_at, description=self.description,
+            metrics=tuple(m.to_entity() for m in self.metrics),
+            status=self.status,
+            created_at=as_utc(self.created_at),
+            description=self.description,
         )
 
 
@@ -109,7 +132,8 @@ class MetricRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     split: Mapped[str] = mapped_column(String(100), default="test")
     value: Mapped[float] = mapped_column(Float)

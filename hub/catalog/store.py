@@ -22,8 +22,12 @@ from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, 
 from hub.entities import Alias, ModelInfo, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
 
-_SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                   "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=30000")
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -32,7 +36,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - SQLAlchemy's hook signature
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy's hook
             cur = dbapi_conn.cursor()
             for pragma in _SQLITE_PRAGMAS:
                 cur.execute(pragma)
@@ -92,14 +96,23 @@ class CatalogStore:
             if row is None:
                 row = ModelRow(name=info.name)
                 s.add(row)
-            for attr in ("domain", "task", "title", "description", "input_type", "owner",
-                         "visibility", "default_alias"):
+            for attr in (
+                "domain",
+                "task",
+                "title",
+                "description",
+                "input_type",
+                "owner",
+                "visibility",
+                "default_alias",
+            ):
                 setattr(row, attr, getattr(info, attr))
             row.outputs = [asdict(o) for o in info.outputs]
             row.updated_at = utcnow()
             wanted = set(info.tags)
             row.tags = [t for t in row.tags if t.tag in wanted] + [
-                TagRow(tag=t) for t in sorted(wanted - {t.tag for t in row.tags})]
+                TagRow(tag=t) for t in sorted(wanted - {t.tag for t in row.tags})
+            ]
             s.flush()
             return row.to_entity()
 
@@ -107,9 +120,17 @@ class CatalogStore:
         with self.session() as s:
             return self._model_row(s, name).to_entity()
 
-    def list_models(self, *, domain: str | None = None, task: str | None = None,
-                    tag: str | None = None, q: str | None = None, include_private: bool = False,
-                    limit: int = 100, offset: int = 0) -> tuple[list[ModelInfo], int]:
+    def list_models(
+        self,
+        *,
+        domain: str | None = None,
+        task: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        include_private: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[ModelInfo], int]:
         """Models matching every given filter, by name; ``q`` searches name, title,
         description and tags (case-insensitive). Returns one page and the total count."""
         stmt = select(ModelRow)
@@ -123,18 +144,23 @@ class CatalogStore:
             stmt = stmt.where(ModelRow.visibility == "public")
         if q:
             like = f"%{q.lower()}%"
-            stmt = stmt.where(or_(
-                func.lower(ModelRow.name).like(like), func.lower(ModelRow.title).like(like),
-                func.lower(ModelRow.description).like(like),
-                ModelRow.tags.any(func.lower(TagRow.tag).like(like))))
+            stmt = stmt.where(
+                or_(
+                    func.lower(ModelRow.name).like(like),
+                    func.lower(ModelRow.title).like(like),
+                    func.lower(ModelRow.description).like(like),
+                    ModelRow.tags.any(func.lower(TagRow.tag).like(like)),
+                )
+            )
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.scalars(stmt.order_by(ModelRow.name).limit(limit).offset(offset)).all()
             return [r.to_entity() for r in rows], total
 
     # -- versions -------------------------------------------------------------------------
-    def register_version(self, name: str, new: VersionCreate, *,
-                         aliases: Sequence[str] = ("latest",)) -> Version:
+    def register_version(
+        self, name: str, new: VersionCreate, *, aliases: Sequence[str] = ("latest",)
+    ) -> Version:
         """Add the next version of ``name`` and point ``aliases`` at it, in one transaction.
 
         Artifacts must already be in the artifact store: the row is written only after them,
@@ -143,17 +169,37 @@ class CatalogStore:
         for attempt in range(5):
             try:
                 with self.session() as s:
-                    model = self._model_row(s, name)
-                    number = (s.scalar(select(func.max(VersionRow.version))
-                                       .where(VersionRow.model_id == model.id)) or 0) + 1
+                    # Lock the model row (PostgreSQL) so concurrent registrations take turns;
+                    # SQLite serialises writers itself, and the retry covers the rest.
+                    model = self._model_row(s, name, lock=True)
+                    number = (
+                        s.scalar(
+                            select(func.max(VersionRow.version)).where(
+                                VersionRow.model_id == model.id
+                            )
+                        )
+                        or 0
+                    ) + 1
                     row = VersionRow(
-                        model=model, version=number, kind=new.kind, spec=new.spec,
-                        artifacts=new.artifacts, recipe=new.recipe,
-                        recipe_params=new.recipe_params, fingerprint=new.fingerprint,
+                        model=model,
+                        version=number,
+                        kind=new.kind,
+                        spec=new.spec,
+                        artifacts=new.artifacts,
+                        recipe=new.recipe,
+                        recipe_params=new.recipe_params,
+                        fingerprint=new.fingerprint,
                         dataset=asdict(new.dataset) if new.dataset else None,
-                        software=new.software, description=new.description, status="ready",
-                        metrics=[MetricRow(name=m.name, value=float(m.value), split=m.split,
-                                           std=m.std, n=m.n) for m in new.metrics])
+                        software=new.software,
+                        description=new.description,
+                        status="ready",
+                        metrics=[
+                            MetricRow(
+                                name=m.name, value=float(m.value), split=m.split, std=m.std, n=m.n
+                            )
+                            for m in new.metrics
+                        ],
+                    )
                     s.add(row)
                     s.flush()
                     for alias in aliases:
@@ -173,16 +219,23 @@ class CatalogStore:
     def list_versions(self, name: str) -> list[Version]:
         with self.session() as s:
             model = self._model_row(s, name)
-            rows = s.scalars(select(VersionRow).where(VersionRow.model_id == model.id)
-                             .order_by(VersionRow.version)).all()
+            rows = s.scalars(
+                select(VersionRow)
+                .where(VersionRow.model_id == model.id)
+                .order_by(VersionRow.version)
+            ).all()
             return [r.to_entity() for r in rows]
 
     def find_by_fingerprint(self, name: str, fingerprint: str) -> Version | None:
         """The newest version of ``name`` built from the same recipe, parameters and data."""
         with self.session() as s:
-            row = s.scalar(select(VersionRow).join(ModelRow)
-                           .where(ModelRow.name == name, VersionRow.fingerprint == fingerprint)
-                           .order_by(VersionRow.version.desc()).limit(1))
+            row = s.scalar(
+                select(VersionRow)
+                .join(ModelRow)
+                .where(ModelRow.name == name, VersionRow.fingerprint == fingerprint)
+                .order_by(VersionRow.version.desc())
+                .limit(1)
+            )
             return row.to_entity() if row else None
 
     def all_versions(self) -> list[Version]:
@@ -201,8 +254,9 @@ class CatalogStore:
     def delete_alias(self, name: str, alias: str) -> None:
         with self.session() as s:
             model = self._model_row(s, name)
-            row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
-                                                  AliasRow.alias == alias))
+            row = s.scalar(
+                select(AliasRow).where(AliasRow.model_id == model.id, AliasRow.alias == alias)
+            )
             if row is None:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
             s.delete(row)
@@ -210,8 +264,9 @@ class CatalogStore:
     def list_aliases(self, name: str) -> list[Alias]:
         with self.session() as s:
             model = self._model_row(s, name)
-            rows = s.scalars(select(AliasRow).where(AliasRow.model_id == model.id)
-                             .order_by(AliasRow.alias)).all()
+            rows = s.scalars(
+                select(AliasRow).where(AliasRow.model_id == model.id).order_by(AliasRow.alias)
+            ).all()
             return [r.to_entity() for r in rows]
 
     def resolve(self, ref: str | Ref) -> Version:
@@ -222,32 +277,38 @@ class CatalogStore:
             if r.version is not None:
                 return self._version_row(s, r.name, r.version).to_entity()
             alias = r.alias or model.default_alias
-            row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
-                                                  AliasRow.alias == alias))
+            row = s.scalar(
+                select(AliasRow).where(AliasRow.model_id == model.id, AliasRow.alias == alias)
+            )
             if row is None:
                 raise NotFound(f"model {r.name!r} has no alias {alias!r}", code="alias_not_found")
             return row.version.to_entity()
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
-    def _model_row(s: Session, name: str) -> ModelRow:
-        row = s.scalar(select(ModelRow).where(ModelRow.name == name))
+    def _model_row(s: Session, name: str, *, lock: bool = False) -> ModelRow:
+        stmt = select(ModelRow).where(ModelRow.name == name)
+        row = s.scalar(stmt.with_for_update() if lock else stmt)
         if row is None:
             raise NotFound(f"no model named {name[:200]!r}", code="model_not_found")
         return row
 
     @staticmethod
     def _version_row(s: Session, name: str, version: int) -> VersionRow:
-        row = s.scalar(select(VersionRow).join(ModelRow)
-                       .where(ModelRow.name == name, VersionRow.version == version))
+        row = s.scalar(
+            select(VersionRow)
+            .join(ModelRow)
+            .where(ModelRow.name == name, VersionRow.version == version)
+        )
         if row is None:
             raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
         return row
 
     @staticmethod
     def _point_alias(s: Session, model: ModelRow, alias: str, version: VersionRow) -> AliasRow:
-        row = s.scalar(select(AliasRow).where(AliasRow.model_id == model.id,
-                                              AliasRow.alias == alias))
+        row = s.scalar(
+            select(AliasRow).where(AliasRow.model_id == model.id, AliasRow.alias == alias)
+        )
         if row is None:
             row = AliasRow(model=model, alias=alias, version=version)
             s.add(row)

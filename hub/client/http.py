@@ -38,12 +38,18 @@ class Predictions:
 class HubClient:
     """A persistent connection to one hub."""
 
-    def __init__(self, url: str = "http://127.0.0.1:8000", *, timeout_s: float = 60.0,
-                 transport: httpx.BaseTransport | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8000",
+        *,
+        timeout_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport,
-                                  headers=headers)
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, transport=transport, headers=headers
+        )
 
     def __enter__(self) -> HubClient:
         return self
@@ -55,11 +61,20 @@ class HubClient:
         self._http.close()
 
     # -- catalog --------------------------------------------------------------------------
-    def models(self, *, domain: str | None = None, task: str | None = None,
-               tag: str | None = None, q: str | None = None) -> list[dict[str, Any]]:
+    def models(
+        self,
+        *,
+        domain: str | None = None,
+        task: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Models in the catalog matching every given filter."""
-        params = {k: v for k, v in {"domain": domain, "task": task, "tag": tag, "q": q}.items()
-                  if v is not None}
+        params = {
+            k: v
+            for k, v in {"domain": domain, "task": task, "tag": tag, "q": q}.items()
+            if v is not None
+        }
         return self._request("GET", "/v1/models", params=params)["data"]
 
     def model(self, name: str) -> dict[str, Any]:
@@ -67,20 +82,21 @@ class HubClient:
         return self._request("GET", f"/v1/models/{name}")
 
     def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
-        return self._request("PUT", f"/v1/models/{name}/aliases/{alias}",
-                             json={"version": version})
+        return self._request("PUT", f"/v1/models/{name}/aliases/{alias}", json={"version": version})
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health/ready")
 
     # -- predictions ----------------------------------------------------------------------
-    def predict(self, ref: str, inputs: Sequence[Any] | Any, *,
-                params: dict[str, Any] | None = None) -> Predictions:
+    def predict(
+        self, ref: str, inputs: Sequence[Any] | Any, *, params: dict[str, Any] | None = None
+    ) -> Predictions:
         """Predict with model ``ref`` (``name``, ``name@alias`` or ``name:3``). A single input
         that is not a list is sent as a batch of one."""
         batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-        body = self._request("POST", f"/v1/models/{ref}/predict",
-                             json={"inputs": batch, "params": params or {}})
+        body = self._request(
+            "POST", f"/v1/models/{ref}/predict", json={"inputs": batch, "params": params or {}}
+        )
         return Predictions(body["model"], body["version"], body["outputs"])
 
     # -- plumbing -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hub.catalog import CatalogStore
 from hub.config import Settings, load_settings
 from hub.entities import Version
 from hub.errors import InvalidRequest, PayloadTooLarge, PluginError
-from hub.plugins import LoadContext, ModelKind, Predictor, PluginRegistry, load_plugins
+from hub.plugins import LoadContext, ModelKind, PluginRegistry, Predictor, load_plugins
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,13 @@ def builtin_kinds() -> dict[str, ModelKind]:
 class Runtime:
     """Everything needed to answer predictions, callable from Python without HTTP."""
 
-    def __init__(self, settings: Settings | None = None, *, store: CatalogStore | None = None,
-                 plugins: PluginRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: CatalogStore | None = None,
+        plugins: PluginRegistry | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self.store = store or CatalogStore(self.settings.database_url)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
@@ -62,21 +67,27 @@ class Runtime:
     def _load(self, version: Version) -> Predictor:
         kind = self.plugins.model_kind(version.kind) or builtin_kinds().get(version.kind)
         if kind is None:
-            raise PluginError(f"{version.ref} is of kind {version.kind!r}, which no installed "
-                              "plugin provides")
-        ctx = LoadContext(plugins=self.plugins, read_artifact=self.artifacts.read,
-                          max_input_chars=self.settings.max_input_chars)
+            raise PluginError(
+                f"{version.ref} is of kind {version.kind!r}, which no installed plugin provides"
+            )
+        ctx = LoadContext(
+            plugins=self.plugins,
+            read_artifact=self.artifacts.read,
+            max_input_chars=self.settings.max_input_chars,
+        )
         return kind.load(version, ctx)
 
-    def predict(self, ref: str, inputs: Sequence[Any],
-                params: Mapping[str, Any] | None = None) -> Prediction:
+    def predict(
+        self, ref: str, inputs: Sequence[Any], params: Mapping[str, Any] | None = None
+    ) -> Prediction:
         """Predict ``inputs`` (a list of raw JSON inputs) with the model ``ref`` points at."""
         if not isinstance(inputs, list | tuple):
             raise InvalidRequest("'inputs' must be a list")
         if len(inputs) > self.settings.max_batch:
             raise PayloadTooLarge(
                 f"batch of {len(inputs)} inputs is over the limit of {self.settings.max_batch}",
-                limit=self.settings.max_batch)
+                limit=self.settings.max_batch,
+            )
         version = self.store.resolve(ref)
         outputs = self.predictor(version).predict(list(inputs), dict(params or {}))
         return Prediction(version.model, version.version, outputs)

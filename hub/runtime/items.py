@@ -18,15 +18,17 @@ def error_item(exc: BaseException) -> dict[str, Any]:
         return {"error": exc.to_dict()}
     # An engine failure we did not foresee: report it on the item, keep the worker alive.
     log.exception("unexpected error on one input", exc_info=exc)
-    return {"error": {"code": "internal_error",
-                      "message": f"{type(exc).__name__}: {str(exc)[:300]}"}}
+    return {
+        "error": {"code": "internal_error", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    }
 
 
 def parse_item(parse: Callable[[Any], Any], raw: Any, max_chars: int) -> Any:
     """Check the generic limits, then run the input type's parser."""
     if isinstance(raw, str) and len(raw) > max_chars:
-        raise ItemError(f"input is {len(raw)} characters long; the limit is {max_chars}",
-                        code="too_large")
+        raise ItemError(
+            f"input is {len(raw)} characters long; the limit is {max_chars}", code="too_large"
+        )
     return parse(raw)
 
 

@@ -33,7 +33,6 @@ def _register_layers() -> None:
     import hub.runtime.keras_layers  # noqa: F401 - registers the hub's layers for safe_mode
 
 
-
 def load_keras_bytes(data: bytes) -> Any:
     """A Keras model from verified ``.keras`` bytes, with ``safe_mode=True`` (no lambdas, no
     arbitrary code)."""
@@ -53,8 +52,9 @@ def compile_forward(model: Any, n_features: int) -> Any:
     """A traced ``tf.function`` running ``model`` in inference mode on a float32 batch."""
     import tensorflow as tf
 
-    @tf.function(input_signature=[tf.TensorSpec((None, n_features), tf.float32)],
-                 reduce_retracing=True)
+    @tf.function(
+        input_signature=[tf.TensorSpec((None, n_features), tf.float32)], reduce_retracing=True
+    )
     def forward(x):  # noqa: ANN001, ANN202 - a TF graph function
         return model(x, training=False)
 
@@ -105,8 +105,11 @@ class KerasPredictor:
         if len(self.outputs) == 1:
             out = {"value": to_json_number(vals[0]), "unit": self.outputs[0]["unit"]}
         else:
-            out = {"value": {o["name"]: to_json_number(v) for o, v in zip(self.outputs, vals)},
-                   "unit": {o["name"]: o["unit"] for o in self.outputs}}
+            named = zip(self.outputs, vals, strict=False)
+            out = {
+                "value": {o["name"]: to_json_number(v) for o, v in named},
+                "unit": {o["name"]: o["unit"] for o in self.outputs},
+            }
         if std is not None:
             out["uncertainty"] = std
         return out

@@ -42,8 +42,14 @@ class SimulatorPredictor:
                 result = dict(self.compute(obj))
                 engine = result.pop("engine", self.simulator.name)
                 value = {k: _jsonable(v) for k, v in result.items()}
-                out.append({"value": value, "unit": {k: units[k] for k in value if k in units},
-                            "engine": engine, "params": self.params})
+                out.append(
+                    {
+                        "value": value,
+                        "unit": {k: units[k] for k in value if k in units},
+                        "engine": engine,
+                        "params": self.params,
+                    }
+                )
             except Exception as exc:  # noqa: BLE001 - each item reports its own failure
                 out.append(error_item(exc))
         return out

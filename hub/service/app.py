@@ -18,8 +18,9 @@ from hub.service.errors import BodyLimit, install_error_handlers
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None,
-               warm: bool | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime | None = None, *, settings: Settings | None = None, warm: bool | None = None
+) -> FastAPI:
     """The hub's ASGI app. Without ``runtime``, one is made from ``settings`` (or the
     environment) at start-up; ``warm`` loads every model's default version before serving
     (default: on, unless ``HUB_WARM=0``)."""
@@ -35,9 +36,12 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
             log.info("warm models: %s", ", ".join(loaded) or "none")
         yield
 
-    app = FastAPI(title="Model hub for chemistry and physics", version=__version__,
-                  lifespan=lifespan,
-                  description="One API for the catalog and predictions of scientific models.")
+    app = FastAPI(
+        title="Model hub for chemistry and physics",
+        version=__version__,
+        lifespan=lifespan,
+        description="One API for the catalog and predictions of scientific models.",
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(routes_models.router)

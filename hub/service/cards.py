@@ -11,7 +11,9 @@ def model_card(store: CatalogStore, name: str) -> ModelCard:
     model = store.get_model(name)
     versions = store.list_versions(name)
     aliases = store.list_aliases(name)
-    return ModelCard(**ModelPublic.of(model).model_dump(),
-                     latest_version=versions[-1].version if versions else None,
-                     versions=[VersionPublic.of(v) for v in reversed(versions)],
-                     aliases=[AliasPublic.of(a) for a in aliases])
+    return ModelCard(
+        **ModelPublic.of(model).model_dump(),
+        latest_version=versions[-1].version if versions else None,
+        versions=[VersionPublic.of(v) for v in reversed(versions)],
+        aliases=[AliasPublic.of(a) for a in aliases],
+    )

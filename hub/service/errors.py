@@ -21,8 +21,11 @@ def error_response(status: int, code: str, message: str, **detail: object) -> Re
     body: dict[str, object] = {"code": code, "message": message}
     if detail:
         body["detail"] = detail
-    return Response(orjson.dumps({"error": body}, default=str), status_code=status,
-                    media_type="application/json")
+    return Response(
+        orjson.dumps({"error": body}, default=str),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -32,15 +35,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
-                  for e in exc.errors()[:20]]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()[:20]
+        ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
         return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -78,16 +84,27 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:  # a streamed body without Content-Length
                     raise StarletteHTTPException(
-                        413, f"request body is over the limit of {self.max_bytes} bytes")
+                        413, f"request body is over the limit of {self.max_bytes} bytes"
+                    )
             return message
 
         await self.app(scope, limited, send)
 
     async def _reject(self, send: Send) -> None:
-        resp = error_response(413, "payload_too_large",
-                              f"request body is over the limit of {self.max_bytes} bytes",
-                              limit=self.max_bytes)
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(resp.body)).encode())]})
+        resp = error_response(
+            413,
+            "payload_too_large",
+            f"request body is over the limit of {self.max_bytes} bytes",
+            limit=self.max_bytes,
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(resp.body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": resp.body})

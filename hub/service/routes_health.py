@@ -18,8 +18,10 @@ def live() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(runtime: RuntimeDep) -> JSONResponse:
-    checks: dict[str, object] = {"plugins": runtime.plugins.describe(),
-                                 "warm_models": sorted(f"{m}:{v}" for m, v in runtime._loaded)}
+    checks: dict[str, object] = {
+        "plugins": runtime.plugins.describe(),
+        "warm_models": sorted(f"{m}:{v}" for m, v in runtime._loaded),
+    }
     try:
         runtime.store.ping()
         checks["catalog"] = "ok"
@@ -27,5 +29,6 @@ def ready(runtime: RuntimeDep) -> JSONResponse:
     except HubError as exc:
         checks["catalog"] = exc.message
         status = 503
-    return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks},
-                        status_code=status)
+    return JSONResponse(
+        {"status": "ok" if status == 200 else "unavailable", **checks}, status_code=status
+    )

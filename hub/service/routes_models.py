@@ -21,19 +21,27 @@ from hub.service.schemas import (
 )
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-          422: {"model": ErrorResponse}}
+ERRORS = {
+    404: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
 
 
 @router.get("", response_model=ModelsPublic)
-def list_models(catalog: CatalogDep, domain: str | None = None, task: str | None = None,
-                tag: str | None = None,
-                q: str | None = Query(None, max_length=200, description="free-text search"),
-                limit: int = Query(100, ge=1, le=1000),
-                offset: int = Query(0, ge=0)) -> ModelsPublic:
+def list_models(
+    catalog: CatalogDep,
+    domain: str | None = None,
+    task: str | None = None,
+    tag: str | None = None,
+    q: str | None = Query(None, max_length=200, description="free-text search"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> ModelsPublic:
     """Models in the catalog, filtered by domain, task, tag and free text."""
-    models, count = catalog.list_models(domain=domain, task=task, tag=tag, q=q,
-                                        limit=limit, offset=offset)
+    models, count = catalog.list_models(
+        domain=domain, task=task, tag=tag, q=q, limit=limit, offset=offset
+    )
     return ModelsPublic(data=[ModelPublic.of(m) for m in models], count=count)
 
 
@@ -71,5 +79,7 @@ def predict(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
     input gets its own output or its own error, in order, inside one 200 response."""
     result = runtime.predict(ref, body.inputs, body.params)
     # orjson straight to bytes: pydantic validation of 10k outputs would cost more than the model
-    return Response(orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+    )

@@ -49,13 +49,21 @@ class VersionPublic(BaseModel):
 
     @classmethod
     def of(cls, v: Version) -> VersionPublic:
-        return cls(version=v.version, kind=v.kind, status=v.status, created_at=v.created_at,
-                   recipe=v.recipe, recipe_params=v.recipe_params,
-                   featurizer=v.spec.get("featurizer"), spec=v.spec, artifacts=v.artifacts,
-                   dataset=DatasetPublic(**v.dataset.__dict__) if v.dataset else None,
-                   software=v.software,
-                   metrics=[MetricPublic(**m.__dict__) for m in v.metrics],
-                   description=v.description)
+        return cls(
+            version=v.version,
+            kind=v.kind,
+            status=v.status,
+            created_at=v.created_at,
+            recipe=v.recipe,
+            recipe_params=v.recipe_params,
+            featurizer=v.spec.get("featurizer"),
+            spec=v.spec,
+            artifacts=v.artifacts,
+            dataset=DatasetPublic(**v.dataset.__dict__) if v.dataset else None,
+            software=v.software,
+            metrics=[MetricPublic(**m.__dict__) for m in v.metrics],
+            description=v.description,
+        )
 
 
 class AliasPublic(BaseModel):
@@ -108,8 +116,12 @@ class AliasUpdate(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"inputs": ["CCO", "c1ccccc1O", "not-a-smiles"], "params": {}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"inputs": ["CCO", "c1ccccc1O", "not-a-smiles"], "params": {}}]
+        },
+    )
 
     inputs: list[Any] = Field(description="Raw inputs (SMILES strings, atoms objects, ...)")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -125,7 +137,8 @@ class PredictResponse(BaseModel):
     model: str
     version: int
     outputs: list[dict[str, Any]] = Field(
-        description="One entry per input, in order: {value, unit, ...} or {error: {code, message}}")
+        description="One entry per input, in order: {value, unit, ...} or {error: {code, message}}"
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -38,8 +38,9 @@ def upgrade() -> None:
     op.create_table(
         "model_tags",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("tag", sa.String(100), nullable=False),
         sa.UniqueConstraint("model_id", "tag"),
     )
@@ -48,8 +49,9 @@ def upgrade() -> None:
     op.create_table(
         "versions",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(100), nullable=False),
         sa.Column("spec", sa.JSON, nullable=False),
@@ -69,8 +71,12 @@ def upgrade() -> None:
     op.create_table(
         "metrics",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("version_id", sa.Integer, sa.ForeignKey("versions.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "version_id",
+            sa.Integer,
+            sa.ForeignKey("versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("split", sa.String(100), nullable=False),
         sa.Column("value", sa.Float, nullable=False),
@@ -81,11 +87,16 @@ def upgrade() -> None:
     op.create_table(
         "aliases",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("alias", sa.String(100), nullable=False),
-        sa.Column("version_id", sa.Integer, sa.ForeignKey("versions.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "version_id",
+            sa.Integer,
+            sa.ForeignKey("versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("updated_at", TS, nullable=False),
         sa.UniqueConstraint("model_id", "alias"),
     )
