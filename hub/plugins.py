@@ -43,13 +43,17 @@ GROUP = "hub.domains"
 class InputType:
     """A kind of input (``smiles``, ``atoms``). ``parse(raw)`` returns a domain object or
     raises :class:`~hub.errors.ItemError`; ``describe(obj)`` adds fields to each output
-    (for example the canonical SMILES that was actually used)."""
+    (for example the canonical SMILES that was actually used); ``explain`` attributes a
+    prediction to the parts of the input (atoms)."""
 
     name: str
     description: str
     parse: Callable[[Any], Any]
     describe: Callable[[Any], dict[str, Any]] | None = None
     example: Any = None
+    # explain(obj, predict) -> dict: per-part contributions to a prediction, where
+    # predict(list of objs) -> array of the model's first output (``params: {"explain": true}``)
+    explain: Callable[[Any, Callable[[list[Any]], Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,18 @@ class Simulator:
     description: str
     implemented_properties: tuple[str, ...]
     units: Mapping[str, str]
+    build: Callable[..., Callable[[Any], dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Annotator:
+    """Adds evidence to each output of a learned model, for example an applicability-domain
+    check. ``build(artifacts, **params)`` gets the version's artifacts it names (role ->
+    verified bytes) and returns ``annotate(obj) -> dict`` merged into that input's output."""
+
+    name: str
+    input_type: str
+    description: str
     build: Callable[..., Callable[[Any], dict[str, Any]]]
 
 
@@ -146,6 +162,7 @@ class Domain:
     featurizers: tuple[Featurizer, ...] = ()
     simulators: tuple[Simulator, ...] = ()
     model_kinds: tuple[ModelKind, ...] = ()
+    annotators: tuple[Annotator, ...] = ()
     recipes: tuple[Recipe, ...] = ()
 
 
@@ -156,7 +173,7 @@ class PluginRegistry:
         self.domains = {d.name: d for d in domains}
         self.errors = dict(errors or {})
         self._by: dict[str, dict[str, Any]] = {
-            k: {} for k in ("input", "featurizer", "simulator", "kind")
+            k: {} for k in ("input", "featurizer", "simulator", "kind", "annotator")
         }
         for d in domains:
             for part, key in (
@@ -164,6 +181,7 @@ class PluginRegistry:
                 (d.featurizers, "featurizer"),
                 (d.simulators, "simulator"),
                 (d.model_kinds, "kind"),
+                (d.annotators, "annotator"),
             ):
                 for item in part:
                     if item.name in self._by[key]:
@@ -188,6 +206,9 @@ class PluginRegistry:
 
     def simulator(self, name: str) -> Simulator:
         return self._get("simulator", name)
+
+    def annotator(self, name: str) -> Annotator:
+        return self._get("annotator", name)
 
     def model_kind(self, name: str) -> ModelKind | None:
         return self._by["kind"].get(name)

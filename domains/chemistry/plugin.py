@@ -7,9 +7,11 @@ from hub.plugins import Domain, InputType
 
 def domain() -> Domain:
     """Imports RDKit and TensorFlow-side code only when the hub asks for the domain."""
-    from domains.chemistry.featurizers import MORGAN_DESCRIPTORS
+    from domains.chemistry.applicability import TANIMOTO_DOMAIN
+    from domains.chemistry.explain import explain_molecule
+    from domains.chemistry.featurizers import RDKIT2D_MORGAN
     from domains.chemistry.molecules import Molecule, parse_molecule
-    from domains.chemistry.recipes import SOLUBILITY
+    from domains.chemistry.recipes import RECIPES
 
     smiles = InputType(
         name="smiles",
@@ -19,12 +21,14 @@ def domain() -> Domain:
         ),
         parse=parse_molecule,
         describe=Molecule.describe,
+        explain=explain_molecule,
         example="c1ccccc1O",
     )
     return Domain(
         name="chemistry",
         description="Molecules from SMILES, with RDKit",
         input_types=(smiles,),
-        featurizers=(MORGAN_DESCRIPTORS,),
-        recipes=(SOLUBILITY,),
+        featurizers=(RDKIT2D_MORGAN,),
+        annotators=(TANIMOTO_DOMAIN,),
+        recipes=RECIPES,
     )

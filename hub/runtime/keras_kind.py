@@ -3,9 +3,11 @@
 Spec of a version (written by its recipe)::
 
     {"input_type": "smiles",
-     "featurizer": {"name": "chemistry.morgan_descriptors", "params": {...}},
+     "featurizer": {"name": "chemistry.rdkit2d_morgan", "params": {...}},
      "outputs": [{"name": "solubility", "unit": "log10(mol/L)"}],
-     "uncertainty": "last_column" | null}   # the model's last output column is a std
+     "uncertainty": "last_column" | null,   # the model's last output column is a std
+     "annotators": [{"name": "chemistry.tanimoto_domain", "params": {...},
+                     "artifacts": ["training_smiles"]}]}   # evidence added to each output
 
 The artifact (role ``model``) is a ``.keras`` file, checked against its sha256 and loaded with
 ``safe_mode=True``. Prediction runs the whole batch through one ``tf.function`` with a fixed
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hub.entities import Version
-from hub.errors import PluginError
+from hub.errors import InvalidRequest, PluginError
 from hub.plugins import LoadContext, ModelKind
 from hub.runtime.items import error_item, parse_item, to_json_number
 
@@ -77,8 +79,34 @@ class KerasPredictor:
         self.model = load_keras_bytes(ctx.read_artifact(version.artifacts["model"]))
         self.n_features = int(self.model.inputs[0].shape[-1])
         self.forward = compile_forward(self.model, self.n_features)
+        self.annotators = [self._annotator(a, version, ctx) for a in spec.get("annotators", ())]
+
+    @staticmethod
+    def _annotator(entry: Mapping[str, Any], version: Version, ctx: LoadContext) -> Any:
+        missing = [r for r in entry.get("artifacts", ()) if r not in version.artifacts]
+        if missing:
+            raise PluginError(f"{version.ref} lacks the artifacts {missing} of {entry['name']}")
+        data = {r: ctx.read_artifact(version.artifacts[r]) for r in entry.get("artifacts", ())}
+        return ctx.plugins.annotator(entry["name"]).build(data, **entry.get("params", {}))
+
+    def _check_params(self, params: Mapping[str, Any]) -> bool:
+        unknown = sorted(set(params) - {"explain"})
+        if unknown:
+            raise InvalidRequest(f"unknown parameter(s) {unknown}; this model takes 'explain'")
+        explain = params.get("explain", False)
+        if not isinstance(explain, bool):
+            raise InvalidRequest("'explain' must be true or false")
+        if explain and self.input_type.explain is None:
+            raise InvalidRequest(f"inputs of type {self.input_type.name!r} cannot be explained")
+        return explain
+
+    def predict_objects(self, objs: Sequence[Any]) -> np.ndarray:
+        """The first output for already-parsed inputs (used by explainers), shape (n,)."""
+        x = np.stack([self.featurize(o) for o in objs]).astype(np.float32, copy=False)
+        return np.asarray(self.forward(x))[:, 0]
 
     def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        explain = self._check_params(params)
         slots: list[dict[str, Any] | None] = [None] * len(inputs)
         rows: list[np.ndarray] = []
         where: list[int] = []
@@ -89,8 +117,12 @@ class KerasPredictor:
                 obj = parse_item(self.input_type.parse, raw, self.max_chars)
                 rows.append(self.featurize(obj))
                 where.append(i)
-                if describe is not None:
-                    extras[i] = describe(obj)
+                extra = describe(obj) if describe is not None else {}
+                for annotate in self.annotators:
+                    extra |= annotate(obj)
+                if explain:
+                    extra["explanation"] = self.input_type.explain(obj, self.predict_objects)
+                extras[i] = extra
             except Exception as exc:  # noqa: BLE001 - each item reports its own failure
                 slots[i] = error_item(exc)
         if rows:

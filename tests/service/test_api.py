@@ -45,7 +45,7 @@ def test_model_card(http: httpx.Client) -> None:
     names = {(m["name"], m["split"]) for m in v["metrics"]}
     assert {("rmse", "random"), ("mae", "random"), ("r2", "random")} <= names
     assert len(v["dataset"]["sha256"]) == 64 and v["software"]["rdkit"]
-    assert v["featurizer"]["name"] == "chemistry.morgan_descriptors"
+    assert v["featurizer"]["name"] == "chemistry.rdkit2d_morgan"
 
 
 def test_predict_mixed_batch(http: httpx.Client) -> None:
