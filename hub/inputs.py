@@ -17,8 +17,14 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def read_inputs(path: str | Path, *, column: str = "smiles") -> list[str]:
-    """Inputs from a ``.csv`` (the ``column`` column), or a ``.smi``/``.txt`` file (first
-    whitespace-separated field of each non-empty line; ``#`` starts a comment)."""
+    """Inputs from a file, by its extension (optionally ``.gz``):
+
+    - ``.csv``: the ``column`` column (matched without regard to case);
+    - ``.sdf``/``.sd``/``.mol``: each record's text up to ``M  END`` (a molfile block, which the
+      ``smiles`` input type also reads);
+    - anything else (``.smi``, ``.txt``): the first whitespace-separated field of each
+      non-empty line; ``#`` starts a comment.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidRequest(f"no such file: {path}")
@@ -33,9 +39,23 @@ def read_inputs(path: str | Path, *, column: str = "smiles") -> list[str]:
                     f"{path.name} has no {column!r} column (columns: {', '.join(fields) or 'none'})"
                 )
             return [row[match] or "" for row in reader]
+        if stem.endswith((".sdf", ".sd", ".mol")):
+            return split_sdf(fh.read())
         out = []
         for line in fh:
             line = line.strip()
             if line and not line.startswith("#"):
                 out.append(line.split()[0])
         return out
+
+
+def split_sdf(text: str) -> list[str]:
+    """The molfile blocks of an SD file (records end with ``$$$$``; data fields dropped)."""
+    blocks = []
+    for record in text.split("$$$$"):
+        record = record.strip("\r\n")
+        if not record.strip():
+            continue
+        head, sep, _ = record.partition("M  END")
+        blocks.append(head + sep if sep else record)
+    return blocks

@@ -1,13 +1,15 @@
 """Molecules as chemists send them: parsed, checked and standardised with RDKit.
 
-``parse_molecule`` accepts SMILES or InChI and returns a :class:`Molecule` (the standardised
-RDKit molecule and what was done to it) or raises :class:`~hub.errors.ItemError` with one of:
+``parse_molecule`` accepts SMILES, InChI or a molfile block (an SDF record) and returns a
+:class:`Molecule` (the standardised RDKit molecule and what was done to it) or raises
+:class:`~hub.errors.ItemError` with one of:
 
 - ``empty_input``      nothing but white space
 - ``invalid_input``    not a string
 - ``invalid_smiles``   RDKit could not read it; the message gives RDKit's reason (syntax error
                        and position, unclosed ring, valence, kekulization)
 - ``invalid_inchi``    RDKit could not read the InChI
+- ``invalid_molfile``  RDKit could not read the molfile block
 - ``too_large``        more heavy atoms than :data:`MAX_HEAVY_ATOMS`
 
 Standardisation (RDKit MolStandardize): cleanup (normalise functional groups, reionise),
@@ -73,6 +75,8 @@ def read_mol(text: str) -> Chem.Mol:
         raise ItemError(
             f"expected a SMILES string, got {type(text).__name__}", code="invalid_input"
         )
+    if "M  END" in text or "\n" in text.strip():
+        return _read_molblock(text)
     text = text.strip()
     if not text:
         raise ItemError("empty input: no SMILES given", code="empty_input")
@@ -113,6 +117,21 @@ def read_mol(text: str) -> Chem.Mol:
             raise ItemError(f"invalid molecule: {str(exc).strip()}", code="invalid_smiles") from exc
     if mol.GetNumAtoms() == 0:
         raise ItemError("empty molecule: the SMILES has no atoms", code="empty_input")
+    return mol
+
+
+def _read_molblock(text: str) -> Chem.Mol:
+    if len(text) > 100 * MAX_SMILES_CHARS:
+        raise ItemError("molfile block too long", code="too_large")
+    with rdkit_messages() as messages:
+        mol = Chem.MolFromMolBlock(text, sanitize=True, removeHs=True)
+    if mol is None:
+        raise ItemError(
+            f"invalid molfile: {_reason(messages, 'RDKit could not read it')}",
+            code="invalid_molfile",
+        )
+    if mol.GetNumAtoms() == 0:
+        raise ItemError("empty molecule: the molfile has no atoms", code="empty_input")
     return mol
 
 

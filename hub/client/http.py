@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hub.errors import HubError, RunError, Unavailable, error_from_payload
+from hub.inputs import read_inputs
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,32 @@ class HubClient:
         body = self._request(
             "POST", f"/v1/models/{ref}/predict", json={"inputs": batch, "params": params or {}}
         )
+        return Predictions(body["model"], body["version"], body["outputs"])
+
+    def predict_file(
+        self,
+        ref: str,
+        path: str | Path,
+        *,
+        column: str = "smiles",
+        params: dict[str, Any] | None = None,
+        chunk: int = 5000,
+    ) -> Predictions:
+        """Predict every input of a file (``.csv`` with a ``column`` column, ``.smi``, ``.sdf``;
+        see :func:`hub.inputs.read_inputs`), sent in chunks of ``chunk`` inputs."""
+        inputs = read_inputs(path, column=column)
+        outputs: list[dict[str, Any]] = []
+        model, version = ref, 0
+        for start in range(0, len(inputs), chunk):
+            part = self.predict(ref, inputs[start : start + chunk], params=params)
+            model, version = part.model, part.version
+            outputs += part.outputs
+        return Predictions(model, version, outputs)
+
+    def explain(self, ref: str, inputs: Sequence[Any] | Any) -> Predictions:
+        """Predictions with per-atom contributions and an SVG of each molecule."""
+        batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        body = self._request("POST", f"/v1/models/{ref}/explain", json={"inputs": batch})
         return Predictions(body["model"], body["version"], body["outputs"])
 
     # -- plumbing -------------------------------------------------------------------------

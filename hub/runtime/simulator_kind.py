@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hub.entities import Version
+from hub.errors import InvalidRequest
 from hub.plugins import LoadContext, ModelKind
 from hub.runtime.items import error_item, parse_item
 
@@ -34,6 +35,12 @@ class SimulatorPredictor:
         self.max_chars = ctx.max_input_chars
 
     def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if params:
+            raise InvalidRequest(
+                f"{self.simulator.name} takes no parameters in a prediction "
+                f"(got {sorted(params)}); its engine parameters are fixed "
+                "by the model version"
+            )
         out: list[dict[str, Any]] = []
         units = dict(self.simulator.units)
         for raw in inputs:

@@ -83,3 +83,14 @@ def predict(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
         orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
         media_type="application/json",
     )
+
+
+@router.post("/{ref}/explain", response_model=PredictResponse, responses=ERRORS)
+def explain(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
+    """Predict with explanations: per-atom contributions and an SVG depiction coloured by
+    them (the same as ``params: {"explain": true}``)."""
+    result = runtime.predict(ref, body.inputs, {**body.params, "explain": True})
+    return Response(
+        orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+    )
