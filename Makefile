@@ -32,6 +32,7 @@ lint: $(STAMP)
 
 bench: build
 	$(BIN)/python bench/predict_latency.py
+	$(BIN)/python bench/featurize_throughput.py
 
 clean:
 	rm -rf $(VENV) registry.db registry.db-* artifacts

@@ -41,20 +41,44 @@ def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    job_workers: Annotated[int, typer.Option(help="job worker processes")] = 1,
 ) -> None:
-    """Serve the catalog and the prediction API (OpenAPI docs at /docs)."""
+    """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from hub.jobs import JobSupervisor
+
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
-    uvicorn.run(
-        "hub.service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    supervisor = JobSupervisor(load_settings(), job_workers).start() if job_workers else None
+    try:
+        uvicorn.run(
+            "hub.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+@app.command()
+def worker(n: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
+    """Run job workers only (beside a `hub serve --job-workers 0`, on this or another host
+    sharing the catalog database and artifact folder)."""
+    import time
+
+    from hub.jobs import JobSupervisor
+
+    supervisor = JobSupervisor(load_settings(), n).start(recover=False)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        supervisor.stop()
 
 
 def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:

@@ -103,3 +103,33 @@ class Alias:
     model: str
     alias: str
     version: int
+
+
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A long task on a model version: state, progress (step of total), timings, result."""
+
+    id: str
+    model: str
+    version: int
+    task: str
+    state: str
+    params: dict[str, Any]
+    step: int
+    total: int
+    message: str
+    error: dict[str, Any] | None
+    result_sha256: str | None
+    worker: str | None
+    cancel_requested: bool
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES

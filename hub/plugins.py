@@ -6,12 +6,14 @@ zero-argument callable returning one, so heavy imports such as RDKit stay lazy):
     [project.entry-points."hub.domains"]
     chemistry = "domains.chemistry.plugin:domain"
 
-A domain gives the hub five kinds of parts, each a small typed record:
+A domain gives the hub these parts, each a small typed record:
 
 - :class:`InputType`   turns raw JSON into a domain object, or raises :class:`ItemError`.
 - :class:`Featurizer`  a named, parameterised map from a domain object to a float vector.
 - :class:`Simulator`   a physics engine shipped as code; the catalog stores only its params.
 - :class:`ModelKind`   how to load a version of a kind the core does not know.
+- :class:`Annotator`   adds evidence (an applicability-domain check) to each output.
+- :class:`Task`        a long computation on a model (relaxation, MD), run as a job.
 - :class:`Recipe`      trains (or configures) a model and returns what to register.
 
 The hub never imports a domain by name: a broken plugin is reported and skipped.
@@ -91,6 +93,22 @@ class Annotator:
     build: Callable[..., Callable[[Any], dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class Task:
+    """A long computation on a model version, run as a job by a worker process.
+
+    ``run(predictor, obj, params, progress)`` returns a JSON-able result; it calls
+    ``progress(step, total, message)`` now and then (which raises when the job is cancelled).
+    ``check_params(params)`` returns the validated parameters with defaults filled in, or
+    raises :class:`~hub.errors.InvalidRequest` before the job is queued."""
+
+    name: str
+    input_type: str
+    description: str
+    run: Callable[..., dict[str, Any]]
+    check_params: Callable[[dict[str, Any]], dict[str, Any]] = dict
+
+
 class Predictor(Protocol):
     """A loaded, warm model version."""
 
@@ -163,6 +181,7 @@ class Domain:
     simulators: tuple[Simulator, ...] = ()
     model_kinds: tuple[ModelKind, ...] = ()
     annotators: tuple[Annotator, ...] = ()
+    tasks: tuple[Task, ...] = ()
     recipes: tuple[Recipe, ...] = ()
 
 
@@ -173,7 +192,7 @@ class PluginRegistry:
         self.domains = {d.name: d for d in domains}
         self.errors = dict(errors or {})
         self._by: dict[str, dict[str, Any]] = {
-            k: {} for k in ("input", "featurizer", "simulator", "kind", "annotator")
+            k: {} for k in ("input", "featurizer", "simulator", "kind", "annotator", "task")
         }
         for d in domains:
             for part, key in (
@@ -182,6 +201,7 @@ class PluginRegistry:
                 (d.simulators, "simulator"),
                 (d.model_kinds, "kind"),
                 (d.annotators, "annotator"),
+                (d.tasks, "task"),
             ):
                 for item in part:
                     if item.name in self._by[key]:
@@ -206,6 +226,12 @@ class PluginRegistry:
 
     def simulator(self, name: str) -> Simulator:
         return self._get("simulator", name)
+
+    def task(self, name: str) -> Task:
+        return self._get("task", name)
+
+    def tasks(self) -> list[str]:
+        return sorted(self._by["task"])
 
     def annotator(self, name: str) -> Annotator:
         return self._get("annotator", name)

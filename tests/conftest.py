@@ -110,7 +110,17 @@ def server_url(app) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def client(server_url: str):  # noqa: ANN201
+def job_workers(built_home: Path):  # noqa: ANN201
+    """One job worker process over the quick-built home, as `hub serve` runs it."""
+    from hub.jobs import JobSupervisor
+
+    sup = JobSupervisor(settings_for(built_home), 1, check_s=0.2).start()
+    yield sup
+    sup.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server_url: str, job_workers):  # noqa: ANN001, ANN201
     from hub.client import HubClient
 
     with HubClient(server_url) as c:

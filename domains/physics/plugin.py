@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from hub.plugins import Domain, InputType
 
+ATOMS_HELP = (
+    "An atomic structure: {symbols|numbers, positions (Å) or positions_b64, cell (Å), "
+    "pbc} or {extxyz: text}"
+)
+
 
 def domain() -> Domain:
-    from domains.physics.recipes import EMT
-    from domains.physics.simulators import EMT_SIMULATOR
-    from domains.physics.structures import parse_atoms
+    from domains.physics.recipes import RECIPES
+    from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
+    from domains.physics.structures import parse_atoms, parse_molecule3d
+    from domains.physics.tasks import TASKS
+    from domains.physics.xtb import XTB_SIMULATOR
 
     atoms = InputType(
         name="atoms",
-        description=(
-            "An atomic structure: {symbols|numbers, positions (Å), cell (Å), pbc} or {extxyz: text}"
-        ),
+        description=ATOMS_HELP,
         parse=parse_atoms,
         example={
             "symbols": ["Cu"],
@@ -23,10 +28,17 @@ def domain() -> Domain:
             "pbc": True,
         },
     )
+    molecule3d = InputType(
+        name="molecule3d",
+        description=ATOMS_HELP + "; or a SMILES, embedded in 3D (ETKDG)",
+        parse=parse_molecule3d,
+        example="CCO",
+    )
     return Domain(
         name="physics",
         description="Atomic systems with ASE",
-        input_types=(atoms,),
-        simulators=(EMT_SIMULATOR,),
-        recipes=(EMT,),
+        input_types=(atoms, molecule3d),
+        simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR),
+        tasks=TASKS,
+        recipes=RECIPES,
     )

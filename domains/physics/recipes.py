@@ -1,9 +1,12 @@
 """Recipes of the physics models. A simulator's recipe trains nothing: it registers the engine's
-name and parameters, with a check of the engine against a reference computed with ASE."""
+name and parameters, with a reference figure the engine computes at registration."""
 
 from __future__ import annotations
 
-from ase.build import bulk
+from collections.abc import Callable
+from typing import Any
+
+from ase.build import bulk, molecule
 
 from hub.entities import Metric, ModelInfo, OutputSpec
 from hub.plugins import Recipe, RecipeContext, RecipeResult
@@ -15,38 +18,128 @@ ENERGY_OUTPUTS = (
 )
 
 
-def _register_emt(ctx: RecipeContext) -> RecipeResult:
-    from domains.physics.simulators import emt
+def simulator_recipe(
+    info: ModelInfo,
+    simulator: str,
+    params: dict[str, Any],
+    reference: Callable[[Callable], list[Metric]],
+) -> Recipe:
+    def register(ctx: RecipeContext) -> RecipeResult:
+        from hub.plugins import load_plugins
 
-    # A measured sanity figure: the fcc Cu lattice constant of this EMT (ASE: 3.59 Å).
-    compute = emt()
+        compute = load_plugins().simulator(simulator).build(**ctx.params)
+        metrics = reference(compute)
+        ctx.progress(1.0, "checked")
+        return RecipeResult(
+            kind="simulator",
+            spec={"simulator": simulator, "params": dict(ctx.params)},
+            metrics=tuple(metrics),
+        )
+
+    return Recipe(model=info, train=register, params=params, revision="2")
+
+
+def _cu_lattice(compute: Callable) -> list[Metric]:
     grid = [3.50 + 0.005 * i for i in range(41)]
     energies = [compute(bulk("Cu", "fcc", a=a))["energy"] for a in grid]
     a0 = grid[min(range(len(grid)), key=energies.__getitem__)]
-    ctx.progress(1.0, "checked")
-    return RecipeResult(
-        kind="simulator",
-        spec={"simulator": "physics.emt", "params": dict(ctx.params)},
-        metrics=(Metric("cu_fcc_lattice_constant_angstrom", a0, split="reference"),),
-    )
+    return [Metric("cu_fcc_lattice_constant_angstrom", a0, split="reference")]
 
 
-EMT = Recipe(
-    model=ModelInfo(
+def _ar_dimer(compute: Callable) -> list[Metric]:
+    from ase import Atoms
+
+    grid = [3.5 + 0.01 * i for i in range(101)]
+    energies = [compute(Atoms("Ar2", positions=[[0, 0, 0], [0, 0, r]]))["energy"] for r in grid]
+    k = min(range(len(grid)), key=energies.__getitem__)
+    return [
+        Metric("ar2_bond_length_angstrom", grid[k], split="reference"),
+        Metric("ar2_well_depth_ev", -energies[k], split="reference"),
+    ]
+
+
+def _water(compute: Callable) -> list[Metric]:
+    out = compute(molecule("H2O"))
+    dipole = float(sum(d * d for d in out["dipole"]) ** 0.5)
+    return [
+        Metric("h2o_energy_ev", out["energy"], split="reference"),
+        Metric("h2o_dipole_debye", dipole, split="reference"),
+        Metric("h2o_homo_lumo_gap_ev", out["homo_lumo_gap"], split="reference"),
+    ]
+
+
+EMT = simulator_recipe(
+    ModelInfo(
         name="physics.emt",
         domain="physics",
         task="simulation",
-        title="EMT (ASE)",
+        title="EMT (ASE / asap3)",
         description=(
-            "Effective medium theory potential as implemented in ASE: energy, forces "
-            "and stress of metals and simple adsorbates (H, C, N, O, Al, Ni, Cu, Pd, "
-            "Ag, Pt, Au). Fast and approximate; for fcc metals and their surfaces."
+            "Effective medium theory potential: energy, forces and stress of metals and "
+            "simple adsorbates (H, C, N, O, Al, Ni, Cu, Pd, Ag, Pt, Au). Runs asap3's "
+            "EMT when installed (faster), else ASE's; each response names the engine. "
+            "Fast and approximate; for fcc metals, their surfaces and alloys."
         ),
         input_type="atoms",
         outputs=ENERGY_OUTPUTS,
         tags=("simulator", "emt", "metals", "potential"),
     ),
-    train=_register_emt,
-    params={"asap": False},
-    revision="1",
+    "physics.emt",
+    {"engine": "auto"},
+    _cu_lattice,
 )
+
+LENNARD_JONES = simulator_recipe(
+    ModelInfo(
+        name="physics.lennard-jones",
+        domain="physics",
+        task="simulation",
+        title="Lennard-Jones (argon parameters)",
+        description=(
+            "ASE's Lennard-Jones pair potential with argon's parameters (sigma 3.405 Å, "
+            "epsilon 0.0104 eV, cutoff 3 sigma). Applies the same pair potential to any "
+            "element: meant for noble gases and for testing workflows."
+        ),
+        input_type="atoms",
+        outputs=ENERGY_OUTPUTS,
+        tags=("simulator", "lennard-jones", "potential"),
+    ),
+    "physics.lennard-jones",
+    {"sigma": 3.405, "epsilon": 0.0104, "rc": 10.215},
+    _ar_dimer,
+)
+
+GFN2_XTB = simulator_recipe(
+    ModelInfo(
+        name="physics.gfn2-xtb",
+        domain="physics",
+        task="simulation",
+        title="GFN2-xTB (tblite)",
+        description=(
+            "Semi-empirical tight binding GFN2-xTB (Bannwarth, Ehlert, Grimme, JCTC 15, "
+            "1652 (2019)) through tblite, for molecules with elements H to Rn: energy, "
+            "forces, dipole, Mulliken charges and HOMO-LUMO gap. Give an atoms object or a "
+            "SMILES (embedded with RDKit ETKDGv3, seed 42, and MMFF94). One thread."
+        ),
+        input_type="molecule3d",
+        outputs=(
+            OutputSpec("energy", "eV", "total energy"),
+            OutputSpec("forces", "eV/Å", "forces on the atoms"),
+            OutputSpec("dipole", "D", "dipole moment vector"),
+            OutputSpec("charges", "e", "atomic partial charges"),
+            OutputSpec("homo_lumo_gap", "eV", "HOMO-LUMO gap"),
+        ),
+        tags=("simulator", "xtb", "quantum-chemistry", "molecules"),
+    ),
+    "physics.gfn2-xtb",
+    {
+        "accuracy": 1.0,
+        "max_iterations": 250,
+        "electronic_temperature_K": 300.0,
+        "charge": 0,
+        "threads": 1,
+    },
+    _water,
+)
+
+RECIPES = (EMT, LENNARD_JONES, GFN2_XTB)

@@ -55,23 +55,40 @@ def single_point(atoms: Atoms, calc: Any, engine: str) -> dict[str, Any]:
     return out
 
 
-def emt(asap: bool = False) -> Callable[[Atoms], dict[str, Any]]:
-    """ASE's EMT (or asap3's, when ``asap`` and asap3 is installed)."""
+def emt(engine: str = "auto") -> Callable[[Atoms], dict[str, Any]]:
+    """EMT: ``engine`` "ase" (ASE's), "asap3" (asap3's, faster), or "auto" (asap3 when it is
+    installed, else ASE). The response names the engine that ran."""
     allowed = _emt_elements()
-    if asap:
+    make, name = None, "ase.calculators.emt.EMT"
+    if engine in ("asap3", "auto"):
         try:
             from asap3 import EMT as AsapEMT  # noqa: N811 - asap3's class name
+
+            make, name = AsapEMT, "asap3.EMT"
         except ImportError as exc:
-            raise RunError("asap3 is not installed") from exc
-        make, engine = AsapEMT, "asap3.EMT"
-    else:
+            if engine == "asap3":
+                raise RunError("asap3 is not installed") from exc
+    if make is None:
         from ase.calculators.emt import EMT
 
-        make, engine = EMT, "ase.calculators.emt.EMT"
+        make = EMT
 
     def compute(atoms: Atoms) -> dict[str, Any]:
         require_elements(atoms, allowed, "EMT")
-        return single_point(atoms, make(), engine)
+        return single_point(atoms, make(), name)
+
+    return compute
+
+
+def lennard_jones(
+    sigma: float = 1.0, epsilon: float = 1.0, rc: float | None = None, smooth: bool = False
+) -> Callable[[Atoms], dict[str, Any]]:
+    """ASE's Lennard-Jones: sigma (Å), epsilon (eV), cutoff rc (Å; default 3 sigma)."""
+    from ase.calculators.lj import LennardJones
+
+    def compute(atoms: Atoms) -> dict[str, Any]:
+        calc = LennardJones(sigma=sigma, epsilon=epsilon, rc=rc, smooth=smooth)
+        return single_point(atoms, calc, "ase.calculators.lj.LennardJones")
 
     return compute
 
@@ -83,4 +100,13 @@ EMT_SIMULATOR = Simulator(
     implemented_properties=("energy", "forces", "stress"),
     units=UNITS,
     build=emt,
+)
+
+LJ_SIMULATOR = Simulator(
+    name="physics.lennard-jones",
+    input_type="atoms",
+    description="Lennard-Jones pair potential (ASE), any element, parameters sigma and epsilon",
+    implemented_properties=("energy", "forces", "stress"),
+    units=UNITS,
+    build=lennard_jones,
 )

@@ -15,6 +15,8 @@ element), ``non_finite`` (NaN or infinite coordinates or cell), ``too_many_atoms
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from typing import Any
 
@@ -76,6 +78,21 @@ def _from_extxyz(text: Any) -> Atoms:
     return atoms
 
 
+def _positions(raw: dict[str, Any], n: int) -> np.ndarray:
+    """``positions`` as lists, or ``positions_b64``: base64 of n*3 little-endian float64 (the
+    compact form the remote ASE calculator sends)."""
+    if "positions_b64" in raw:
+        try:
+            data = base64.b64decode(raw["positions_b64"], validate=True)
+            return np.frombuffer(data, dtype="<f8").reshape(n, 3).copy()
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise _bad(f"'positions_b64' must be base64 of {n}x3 little-endian float64") from exc
+    try:
+        return np.asarray(raw.get("positions"), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise _bad("'positions' must be a list of [x, y, z] in Å") from exc
+
+
 def parse_atoms(raw: Any) -> Atoms:
     """An :class:`ase.Atoms` from its JSON form, checked as the module docstring says."""
     if isinstance(raw, Atoms):
@@ -86,10 +103,7 @@ def parse_atoms(raw: Any) -> Atoms:
         numbers = _numbers(raw)
         if len(numbers) > MAX_ATOMS:
             raise _bad(f"{len(numbers)} atoms; the limit is {MAX_ATOMS}", code="too_many_atoms")
-        try:
-            positions = np.asarray(raw.get("positions"), dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise _bad("'positions' must be a list of [x, y, z] in Å") from exc
+        positions = _positions(raw, len(numbers))
         if positions.shape != (len(numbers), 3):
             raise _bad(f"'positions' has shape {positions.shape}; expected ({len(numbers)}, 3)")
         cell = raw.get("cell")
@@ -156,3 +170,45 @@ def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
         "cell": atoms.cell.array.tolist(),
         "pbc": atoms.pbc.tolist(),
     }
+
+
+def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
+    """A 3D structure for a SMILES: RDKit ETKDG (seeded) then MMFF94 relaxation, with H."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    from hub.errors import ItemError as _ItemError
+
+    mol = Chem.MolFromSmiles(smiles) if len(smiles) <= 500 else None
+    if mol is None:
+        raise _ItemError(f"cannot read SMILES {smiles[:80]!r}", code="invalid_smiles")
+    mol = Chem.AddHs(mol)
+    if mol.GetNumAtoms() > 300:
+        raise _ItemError(
+            "molecule too large to embed (over 300 atoms with H)", code="too_many_atoms"
+        )
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        raise _ItemError(f"RDKit could not embed {smiles!r} in 3D", code="embedding_failed")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        AllChem.MMFFOptimizeMolecule(mol, maxIters=500)
+    pos = mol.GetConformer().GetPositions()
+    return Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=pos)
+
+
+def parse_molecule3d(raw: Any) -> Atoms:
+    """The ``molecule3d`` input type: an atoms object, or a SMILES embedded in 3D."""
+    if isinstance(raw, str) and "\n" not in raw:
+        atoms = embed_smiles(raw.strip())
+        atoms.info["geometry"] = "RDKit ETKDGv3 (seed 42) + MMFF94"
+        check_atoms(atoms)
+        return atoms
+    return parse_atoms(raw)
+
+
+def describe_molecule3d(atoms: Atoms) -> dict[str, Any]:
+    """For a structure embedded from SMILES: which geometry was used, and the structure."""
+    if "geometry" not in atoms.info:
+        return {}
+    return {"geometry": atoms.info["geometry"], "atoms": atoms_to_json(atoms)}

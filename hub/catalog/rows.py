@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -16,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from hub.entities import Alias, DatasetInfo, Metric, ModelInfo, OutputSpec, Version
+from hub.entities import Alias, DatasetInfo, Job, Metric, ModelInfo, OutputSpec, Version
 
 
 def utcnow() -> datetime:
@@ -160,3 +162,46 @@ class AliasRow(Base):
 
     def to_entity(self) -> Alias:
         return Alias(model=self.model.name, alias=self.alias, version=self.version.version)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    task: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
+    input: Mapped[Any] = mapped_column(JSON)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def to_entity(self) -> Job:
+        return Job(
+            id=self.id,
+            model=self.model,
+            version=self.version,
+            task=self.task,
+            state=self.state,
+            params=dict(self.params or {}),
+            step=self.step,
+            total=self.total,
+            message=self.message,
+            error=self.error,
+            result_sha256=self.result_sha256,
+            worker=self.worker,
+            cancel_requested=self.cancel_requested,
+            created_at=as_utc(self.created_at),
+            started_at=as_utc(self.started_at),
+            finished_at=as_utc(self.finished_at),
+        )

@@ -127,6 +127,61 @@ class HubClient:
         body = self._request("POST", f"/v1/models/{ref}/explain", json={"inputs": batch})
         return Predictions(body["model"], body["version"], body["outputs"])
 
+    # -- simulations and jobs ---------------------------------------------------------------
+    def calculator(self, ref: str) -> Any:
+        """An ASE calculator computing with model ``ref`` on this hub."""
+        from hub.client.calculator import HubCalculator
+
+        return HubCalculator(self, ref)
+
+    def submit(self, model: str, task: str, atoms: Any, **params: Any) -> Any:
+        """Queue ``task`` (relax, eos, md) on ``atoms``; return a :class:`JobHandle`."""
+        from hub.client.jobs import submit
+
+        return submit(self, model, task, atoms, params)
+
+    def job(self, job_id: str) -> Any:
+        from hub.client.jobs import JobHandle
+
+        return JobHandle(self, job_id)
+
+    def relax(
+        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
+    ) -> Any:
+        """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``); return the
+        relaxed :class:`ase.Atoms` (its ``info`` has energy, fmax, converged), or the job
+        handle with ``wait=False``."""
+        from hub.client.jobs import atoms_from_extxyz
+
+        handle = self.submit(model, "relax", atoms, **params)
+        if not wait:
+            return handle
+        res = handle.wait(progress=progress)
+        final = atoms_from_extxyz(res["extxyz"], index=-1)
+        final.info.update(
+            energy=res["energy"], fmax=res["fmax"], converged=res["converged"], steps=res["steps"]
+        )
+        return final
+
+    def eos(
+        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
+    ) -> Any:
+        """Equation of state as a job: dict with v0 (Å^3), e0 (eV), bulk_modulus_gpa, points."""
+        handle = self.submit(model, "eos", atoms, **params)
+        return handle.wait(progress=progress) if wait else handle
+
+    def md(
+        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
+    ) -> Any:
+        """MD as a job; returns (frames as a list of :class:`ase.Atoms`, energies per frame)."""
+        from hub.client.jobs import atoms_from_extxyz
+
+        handle = self.submit(model, "md", atoms, **params)
+        if not wait:
+            return handle
+        res = handle.wait(progress=progress)
+        return atoms_from_extxyz(res["extxyz"]), res["energies"]
+
     # -- plumbing -------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.artifacts import ArtifactStore
 from hub.catalog import CatalogStore
+from hub.catalog.jobs import JobStore
 from hub.config import Settings, load_settings
 from hub.entities import Version
 from hub.errors import InvalidRequest, PayloadTooLarge, PluginError
@@ -46,6 +47,7 @@ class Runtime:
         self.store = store or CatalogStore(self.settings.database_url)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
         self.plugins = plugins or load_plugins()
+        self.jobs = JobStore(self.store)
         self._loaded: dict[tuple[str, int], Predictor] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()

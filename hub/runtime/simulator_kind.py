@@ -48,6 +48,7 @@ class SimulatorPredictor:
                 obj = parse_item(self.input_type.parse, raw, self.max_chars)
                 result = dict(self.compute(obj))
                 engine = result.pop("engine", self.simulator.name)
+                extra = self.input_type.describe(obj) if self.input_type.describe else {}
                 value = {k: _jsonable(v) for k, v in result.items()}
                 out.append(
                     {
@@ -56,6 +57,7 @@ class SimulatorPredictor:
                         "engine": engine,
                         "params": self.params,
                     }
+                    | extra
                 )
             except Exception as exc:  # noqa: BLE001 - each item reports its own failure
                 out.append(error_item(exc))

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
-from hub.service import routes_health, routes_models
+from hub.service import routes_health, routes_jobs, routes_models
 from hub.service.errors import BodyLimit, install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(routes_models.router)
+    app.include_router(routes_jobs.router)
     app.include_router(routes_health.router)
     limit = (runtime.settings if runtime else settings or load_settings()).max_body_bytes
     app.add_middleware(BodyLimit, max_bytes=limit)

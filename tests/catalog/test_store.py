@@ -42,9 +42,9 @@ def new(fp: str = "f1", rmse: float = 0.5) -> VersionCreate:
 
 
 def test_schema_is_at_alembic_head(store: CatalogStore) -> None:
-    assert current_revision(store.engine) == head_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == head_revision(store.engine) == "0002"
     tables = set(inspect(store.engine).get_table_names())
-    assert {"models", "versions", "aliases", "metrics", "model_tags"} <= tables
+    assert {"models", "versions", "aliases", "metrics", "model_tags", "jobs"} <= tables
     CatalogStore(store.url).close()  # a second open is a no-op migration
 
 

@@ -26,9 +26,8 @@ def test_list_and_filter(http: httpx.Client) -> None:
     body = http.get("/v1/models").json()
     names = [m["name"] for m in body["data"]]
     assert {"chemistry.solubility", "physics.emt"} <= set(names) and body["count"] == len(names)
-    assert [m["name"] for m in http.get("/v1/models?domain=physics").json()["data"]] == [
-        "physics.emt"
-    ]
+    physics = [m["name"] for m in http.get("/v1/models?domain=physics").json()["data"]]
+    assert physics == ["physics.emt", "physics.gfn2-xtb", "physics.lennard-jones"]
     assert [m["name"] for m in http.get("/v1/models?q=solub").json()["data"]] == [
         "chemistry.solubility"
     ]

@@ -1,0 +1,96 @@
+"""Jobs from Python: submit, follow with a progress bar, fetch results as ASE objects."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import RunError
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+    from hub.client.http import HubClient
+
+
+def atoms_from_extxyz(text: str, index: Any = ":") -> Any:
+    from ase.io import read
+
+    return read(io.StringIO(text), format="extxyz", index=index)
+
+
+@dataclass
+class JobHandle:
+    """A submitted job: ``status()``, ``wait()``, ``result()``, ``cancel()``."""
+
+    client: HubClient
+    id: str
+
+    def status(self) -> dict[str, Any]:
+        return self.client._request("GET", f"/v1/jobs/{self.id}")
+
+    def cancel(self) -> dict[str, Any]:
+        return self.client._request("DELETE", f"/v1/jobs/{self.id}")
+
+    def result(self) -> dict[str, Any]:
+        return self.client._request("GET", f"/v1/jobs/{self.id}/result")
+
+    def wait(
+        self, *, progress: bool = True, poll_s: float = 0.5, timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        """Poll until the job ends (with a Rich progress bar); return its result, or raise
+        :class:`~hub.errors.RunError` with the job's error if it failed or was cancelled."""
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        start = time.monotonic()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} {task.fields[msg]}"),
+            TimeElapsedColumn(),
+            disable=not progress,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"job {self.id[:8]}", total=None, msg="")
+            while True:
+                st = self.status()
+                p = st["progress"]
+                bar.update(
+                    task,
+                    completed=p["step"],
+                    total=p["total"] or None,
+                    msg=st["message"][:40],
+                    description=f"{st['task']} {st['state']}",
+                )
+                if st["state"] in ("succeeded", "failed", "cancelled"):
+                    break
+                if timeout_s is not None and time.monotonic() - start > timeout_s:
+                    raise TimeoutError(f"job {self.id} still {st['state']} after {timeout_s} s")
+                time.sleep(poll_s)
+        if st["state"] != "succeeded":
+            err = st.get("error") or {}
+            raise RunError(
+                f"job {self.id} {st['state']}: {err.get('message', st['message'])}",
+                code=err.get("code", f"job_{st['state']}"),
+            )
+        return self.result()
+
+
+def submit(
+    client: HubClient,
+    model: str,
+    task: str,
+    atoms: Atoms | dict | str,
+    params: dict[str, Any] | None = None,
+) -> JobHandle:
+    from hub.client.calculator import encode_atoms
+
+    payload = atoms if isinstance(atoms, dict | str) else encode_atoms(atoms)
+    body = client._request(
+        "POST",
+        "/v1/jobs",
+        json={"model": model, "task": task, "input": payload, "params": params or {}},
+    )
+    return JobHandle(client, body["id"])

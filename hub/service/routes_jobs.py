@@ -1,0 +1,126 @@
+"""``/v1/jobs``: long tasks (relaxations, equations of state, MD) as persisted jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.entities import Job
+from hub.errors import CallerError
+from hub.jobs import submit_job
+from hub.service.deps import RuntimeDep
+from hub.service.schemas import ErrorResponse
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+ERRORS = {
+    404: {"model": ErrorResponse},
+    409: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "physics.emt",
+                    "task": "relax",
+                    "input": {"symbols": ["Cu", "Cu"], "positions": [[0, 0, 0], [0, 0, 2.4]]},
+                    "params": {"fmax": 0.05},
+                }
+            ]
+        },
+    )
+
+    model: str = Field(description="model reference: name, name@alias or name:3")
+    task: str = Field(description="relax, eos, md, ...")
+    input: Any
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobPublic(BaseModel):
+    id: str
+    model: str
+    version: int
+    task: str
+    state: str
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    message: str
+    error: dict[str, Any] | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_s: float | None
+
+    @classmethod
+    def of(cls, j: Job) -> JobPublic:
+        end = j.finished_at or (datetime.now(UTC) if j.started_at else None)
+        elapsed = (end - j.started_at).total_seconds() if j.started_at and end else None
+        frac = j.step / j.total if j.total else (1.0 if j.state == "succeeded" else 0.0)
+        return cls(
+            id=j.id,
+            model=j.model,
+            version=j.version,
+            task=j.task,
+            state=j.state,
+            params=j.params,
+            progress={"step": j.step, "total": j.total, "fraction": round(frac, 4)},
+            message=j.message,
+            error=j.error,
+            created_at=j.created_at,
+            started_at=j.started_at,
+            finished_at=j.finished_at,
+            elapsed_s=elapsed,
+        )
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int
+
+
+@router.post("", response_model=JobPublic, status_code=202, responses=ERRORS)
+def create_job(body: JobCreate, runtime: RuntimeDep) -> JobPublic:
+    """Queue a job; answers at once with its id. Poll ``GET /v1/jobs/{id}``."""
+    return JobPublic.of(
+        submit_job(runtime, model=body.model, task=body.task, input=body.input, params=body.params)
+    )
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(runtime: RuntimeDep, state: str | None = None) -> JobsPublic:
+    jobs = runtime.jobs.list(state=state)
+    return JobsPublic(data=[JobPublic.of(j) for j in jobs], count=len(jobs))
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=ERRORS)
+def get_job(job_id: str, runtime: RuntimeDep) -> JobPublic:
+    return JobPublic.of(runtime.jobs.get(job_id))
+
+
+@router.get("/{job_id}/result", responses=ERRORS)
+def get_result(job_id: str, runtime: RuntimeDep) -> Response:
+    """The result of a succeeded job (409 while it runs, or if it failed or was cancelled)."""
+    job = runtime.jobs.get(job_id)
+    if job.state != "succeeded" or not job.result_sha256:
+        err = CallerError(
+            f"job {job_id} is {job.state}; no result",
+            code="job_not_finished" if not job.done else f"job_{job.state}",
+            error=job.error,
+        )
+        err.status = 409
+        raise err
+    return Response(runtime.artifacts.read(job.result_sha256), media_type="application/json")
+
+
+@router.delete("/{job_id}", response_model=JobPublic, responses=ERRORS)
+def cancel_job(job_id: str, runtime: RuntimeDep) -> JobPublic:
+    """Cancel a queued or running job."""
+    return JobPublic.of(runtime.jobs.cancel(job_id))

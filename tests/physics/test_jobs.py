@@ -1,0 +1,159 @@
+"""Jobs: lifecycle, cancellation, a killed worker, restart recovery, results that persist."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import numpy as np
+import pytest
+from ase.build import add_adsorbate, bulk, fcc111
+from ase.calculators.emt import EMT
+from ase.eos import EquationOfState
+from ase.optimize import BFGS
+
+from domains.physics.structures import atoms_to_json
+from hub.client import HubClient
+from hub.errors import InvalidRequest, NotFound, RunError
+
+
+def slab_with_adsorbate():  # noqa: ANN201
+    slab = fcc111("Cu", size=(2, 2, 3), vacuum=6.0)
+    add_adsorbate(slab, "O", 1.6, "fcc")
+    return slab
+
+
+def wait_state(client: HubClient, job_id: str, states: tuple[str, ...], timeout_s: float = 120):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        st = client.job(job_id).status()
+        if st["state"] in states:
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never reached {states}: {st}")
+
+
+def test_relax_job_matches_local_bfgs(client: HubClient) -> None:
+    final = client.relax(slab_with_adsorbate(), model="physics.emt", fmax=0.05, progress=False)
+    assert final.info["converged"] and final.info["fmax"] < 0.05
+    local = slab_with_adsorbate()
+    local.calc = EMT()
+    BFGS(local, logfile=None).run(fmax=0.05)
+    assert final.info["energy"] == pytest.approx(local.get_potential_energy(), abs=1e-6)
+
+
+def test_eos_bulk_modulus_within_one_percent_of_ase(client: HubClient) -> None:
+    cu = bulk("Cu", "fcc", a=3.6)
+    res = client.eos(cu, model="physics.emt", points=9, strain=0.05, progress=False)
+    volumes, energies = [], []
+    for f in np.linspace(0.95, 1.05, 9):
+        a = cu.copy()
+        a.set_cell(cu.cell * f ** (1 / 3), scale_atoms=True)
+        a.calc = EMT()
+        volumes.append(a.get_volume())
+        energies.append(a.get_potential_energy())
+    v0, _, b = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    from ase.units import GPa
+
+    assert res["bulk_modulus_gpa"] == pytest.approx(b / GPa, rel=0.01)
+    assert res["v0"] == pytest.approx(v0, rel=1e-6) and res["units"]["bulk_modulus_gpa"] == "GPa"
+
+
+def test_md_job_trajectory_and_energies(client: HubClient) -> None:
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
+    frames, energies = client.md(
+        cu,
+        model="physics.emt",
+        steps=200,
+        interval=20,
+        temperature_K=300,
+        timestep_fs=2.0,
+        progress=False,
+    )
+    assert len(frames) == 11 and len(energies["total"]) == 11
+    assert energies["time_fs"][-1] == pytest.approx(400.0)
+    drift = max(energies["total"]) - min(energies["total"])
+    assert drift / len(cu) < 5e-3  # NVE: total energy conserved to a few meV/atom
+
+
+def test_job_status_shape_and_result_persists(client: HubClient, runtime) -> None:  # noqa: ANN001
+    handle = client.submit("physics.emt", "relax", slab_with_adsorbate(), fmax=0.1)
+    st = wait_state(client, handle.id, ("succeeded", "failed"))
+    assert st["state"] == "succeeded", st
+    assert st["progress"]["step"] >= 1 and st["elapsed_s"] >= 0 and st["finished_at"]
+    # a new runtime over the same catalog (a restarted server) still has the result
+    from hub.runtime import Runtime
+
+    fresh = Runtime(runtime.settings)
+    job = fresh.jobs.get(handle.id)
+    assert job.state == "succeeded" and fresh.artifacts.read(job.result_sha256)
+
+
+def test_cancel_running_job(client: HubClient) -> None:
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (3, 3, 3)
+    handle = client.submit("physics.emt", "md", cu, steps=200_000, interval=10)
+    wait_state(client, handle.id, ("running",))
+    handle.cancel()
+    st = wait_state(client, handle.id, ("cancelled",), timeout_s=30)
+    assert st["finished_at"]
+    with pytest.raises(RunError):
+        handle.wait(progress=False, timeout_s=5)
+    queued = client.submit("physics.emt", "md", cu, steps=10)
+    queued.cancel()  # cancelled either before it starts or while it runs: never left hanging
+    assert wait_state(client, queued.id, ("cancelled", "succeeded"))["state"]
+
+
+def test_killed_worker_fails_its_job_and_is_replaced(client: HubClient, job_workers) -> None:  # noqa: ANN001
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (3, 3, 3)
+    handle = client.submit("physics.emt", "md", cu, steps=200_000, interval=10)
+    st = wait_state(client, handle.id, ("running",))
+    (pid,) = [p.pid for p in job_workers.procs.values()]  # the one worker runs it
+    os.kill(pid, signal.SIGKILL)
+    st = wait_state(client, handle.id, ("failed",), timeout_s=30)
+    assert st["error"]["code"] == "worker_lost" and "died" in st["error"]["message"]
+    after = client.submit("physics.emt", "relax", slab_with_adsorbate(), fmax=0.2)
+    assert wait_state(client, after.id, ("succeeded",), timeout_s=120)["state"] == "succeeded"
+
+
+def test_restart_marks_interrupted_jobs_failed(runtime, built_home) -> None:  # noqa: ANN001
+    from hub.jobs import JobSupervisor
+    from tests.conftest import settings_for
+
+    job = runtime.jobs.create(
+        model="physics.emt", version=1, task="relax", input=atoms_to_json(bulk("Cu")), params={}
+    )
+    claimed = runtime.jobs.claim_next("a-worker-of-a-dead-server")
+    assert claimed.id == job.id and claimed.state == "running"
+    sup = JobSupervisor(settings_for(built_home), 0)
+    sup.start()  # a new server starts: nothing may stay "running" for ever
+    sup.stop()
+    got = runtime.jobs.get(job.id)
+    assert got.state == "failed" and "stopped" in got.error["message"]
+
+
+def test_submit_errors_are_typed(client: HubClient, server_url: str) -> None:
+    cu = bulk("Cu", "fcc", a=3.6)
+    with pytest.raises(InvalidRequest) as e:
+        client.submit("physics.emt", "dance", cu)
+    assert e.value.code == "unknown_task"
+    with pytest.raises(InvalidRequest):
+        client.submit("physics.emt", "relax", cu, fmax=-1)
+    with pytest.raises(InvalidRequest):
+        client.submit("physics.emt", "md", cu, temperature="hot")
+    with pytest.raises(NotFound):
+        client.submit("physics.nothing", "relax", cu)
+    with pytest.raises(NotFound):
+        client.job("no-such-job").status()
+    r = httpx.post(
+        f"{server_url}/v1/jobs",
+        json={
+            "model": "physics.emt",
+            "task": "relax",
+            "input": {"symbols": ["Cu"], "positions": [["NaN", 0, 0]]},
+        },
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "non_finite"
+    r = httpx.get(f"{server_url}/v1/jobs/{'x' * 500}")
+    assert r.status_code == 404
