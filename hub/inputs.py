@@ -50,12 +50,23 @@ def read_inputs(path: str | Path, *, column: str = "smiles") -> list[str]:
 
 
 def split_sdf(text: str) -> list[str]:
-    """The molfile blocks of an SD file (records end with ``$$$$``; data fields dropped)."""
-    blocks = []
-    for record in text.split("$$$$"):
-        record = record.strip("\r\n")
-        if not record.strip():
-            continue
-        head, sep, _ = record.partition("M  END")
-        blocks.append(head + sep if sep else record)
+    """The molfile blocks of an SD file (records end with a ``$$$$`` line; data fields are
+    dropped). The first three lines of a record are its header, kept even when blank."""
+    blocks, lines = [], []
+    for line in text.splitlines():
+        if line.strip() == "$$$$":
+            if any(x.strip() for x in lines):
+                blocks.append(_molblock(lines))
+            lines = []
+        else:
+            lines.append(line)
+    if any(x.strip() for x in lines):
+        blocks.append(_molblock(lines))
     return blocks
+
+
+def _molblock(lines: list[str]) -> str:
+    for k, line in enumerate(lines):
+        if line.startswith("M  END"):
+            return "\n".join(lines[: k + 1])
+    return "\n".join(lines)

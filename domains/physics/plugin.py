@@ -13,7 +13,7 @@ ATOMS_HELP = (
 def domain() -> Domain:
     from domains.physics.recipes import RECIPES
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
-    from domains.physics.structures import parse_atoms, parse_molecule3d
+    from domains.physics.structures import describe_molecule3d, parse_atoms, parse_molecule3d
     from domains.physics.tasks import TASKS
     from domains.physics.xtb import XTB_SIMULATOR
 
@@ -32,6 +32,7 @@ def domain() -> Domain:
         name="molecule3d",
         description=ATOMS_HELP + "; or a SMILES, embedded in 3D (ETKDG)",
         parse=parse_molecule3d,
+        describe=describe_molecule3d,
         example="CCO",
     )
     return Domain(
