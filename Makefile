@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: build
 	$(BIN)/python bench/predict_latency.py
 	$(BIN)/python bench/featurize_throughput.py
+	$(BIN)/python bench/calculator_overhead.py
 
 clean:
 	rm -rf $(VENV) registry.db registry.db-* artifacts

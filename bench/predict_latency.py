@@ -54,8 +54,10 @@ def wait_ready(url: str, timeout_s: float = 120) -> None:
 
 
 @contextmanager
-def hub_server(home: Path = ROOT, workers: int = 1) -> Iterator[str]:
-    """``hub serve`` on a free port over the catalog in ``home``; yields its URL."""
+def hub_server(home: Path | None = None, workers: int = 1) -> Iterator[str]:
+    """``hub serve`` on a free port over the catalog in ``home`` (default: ``$HUB_HOME`` or
+    the project root); yields its URL."""
+    home = Path(home or os.environ.get("HUB_HOME") or ROOT)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HUB_HOME": str(home)}

@@ -5,6 +5,7 @@ Units as ASE: energy eV, forces eV/Å, stress eV/Å^3 (Voigt order xx, yy, zz, y
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -73,9 +74,15 @@ def emt(engine: str = "auto") -> Callable[[Atoms], dict[str, Any]]:
 
         make = EMT
 
+    local = threading.local()
+
     def compute(atoms: Atoms) -> dict[str, Any]:
         require_elements(atoms, allowed, "EMT")
-        return single_point(atoms, make(), name)
+        # One calculator per thread, kept across calls: its neighbour list (with a skin) is
+        # rebuilt only when atoms move far, as in a local MD loop. Results are unchanged.
+        if getattr(local, "calc", None) is None:
+            local.calc = make()
+        return single_point(atoms, local.calc, name)
 
     return compute
 

@@ -149,17 +149,45 @@ def check_atoms(atoms: Atoms) -> None:
                 "the cell is singular along a periodic direction (zero volume)",
                 code="singular_cell",
             )
-    if 1 < n <= MAX_ATOMS:
-        from ase.neighborlist import neighbor_list
-
-        i, j, d = neighbor_list("ijd", atoms, MIN_DISTANCE)
-        if len(d):
-            k = int(np.argmin(d))
+    if n > 1:
+        pair = _closest_pair_below(atoms, MIN_DISTANCE)
+        if pair is not None:
+            i, j, d = pair
             raise _bad(
-                f"atoms {int(i[k])} and {int(j[k])} are {float(d[k]):.3f} Å apart, "
-                f"closer than {MIN_DISTANCE} Å",
+                f"atoms {i} and {j} are {d:.3f} Å apart, closer than {MIN_DISTANCE} Å",
                 code="overlapping_atoms",
             )
+
+
+def _closest_pair_below(atoms: Atoms, cutoff: float) -> tuple[int, int, float] | None:
+    """A pair of atoms closer than ``cutoff`` Å (minimum image), or None. A k-d tree for
+    molecules and orthorhombic cells (the common, fast case), ASE's neighbour list otherwise."""
+    from scipy.spatial import cKDTree
+
+    cell = atoms.cell.array
+    orthorhombic = not np.any(cell - np.diag(np.diag(cell)))
+    if not atoms.pbc.any():
+        tree, pos = cKDTree(atoms.positions), atoms.positions
+    elif orthorhombic and atoms.pbc.all() and np.all(np.diag(cell) > 2 * cutoff):
+        box = np.diag(cell)
+        pos = np.mod(atoms.positions, box)
+        tree = cKDTree(pos, boxsize=box * (1 + 1e-12))
+    else:
+        from ase.neighborlist import neighbor_list
+
+        i, j, d = neighbor_list("ijd", atoms, cutoff)
+        if not len(d):
+            return None
+        k = int(np.argmin(d))
+        return int(i[k]), int(j[k]), float(d[k])
+    pairs = tree.query_pairs(cutoff, output_type="ndarray")
+    if not len(pairs):
+        return None
+    i, j = (int(x) for x in pairs[0])
+    delta = pos[i] - pos[j]
+    if atoms.pbc.any():
+        delta -= np.round(delta / np.diag(cell)) * np.diag(cell)
+    return i, j, float(np.linalg.norm(delta))
 
 
 def atoms_to_json(atoms: Atoms) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from hub.config import Settings, load_settings
 from hub.entities import Version
 from hub.errors import InvalidRequest, PayloadTooLarge, PluginError
 from hub.plugins import LoadContext, ModelKind, PluginRegistry, Predictor, load_plugins
+
+RESOLVE_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,20 @@ class Runtime:
         self._loaded: dict[tuple[str, int], Predictor] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._resolved: dict[str, tuple[float, Version]] = {}
+
+    def resolve(self, ref: str) -> Version:
+        """The version ``ref`` points at, remembered for ``RESOLVE_TTL_S`` seconds: a
+        prediction should not cost catalog queries, and an alias move shows within that time."""
+        now = time.monotonic()
+        hit = self._resolved.get(ref)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        version = self.store.resolve(ref)
+        if len(self._resolved) > 10_000:
+            self._resolved.clear()
+        self._resolved[ref] = (now + RESOLVE_TTL_S, version)
+        return version
 
     def predictor(self, version: Version) -> Predictor:
         """The warm predictor of ``version``, loading it the first time (once, even under
@@ -90,7 +107,7 @@ class Runtime:
                 f"batch of {len(inputs)} inputs is over the limit of {self.settings.max_batch}",
                 limit=self.settings.max_batch,
             )
-        version = self.store.resolve(ref)
+        version = self.resolve(ref)
         outputs = self.predictor(version).predict(list(inputs), dict(params or {}))
         return Prediction(version.model, version.version, outputs)
 
