@@ -11,7 +11,10 @@ def domain() -> Domain:
     from domains.chemistry.explain import explain_molecule
     from domains.chemistry.featurizers import RDKIT2D_MORGAN
     from domains.chemistry.molecules import Molecule, parse_molecule
+    from domains.chemistry.reaction_features import COMPONENTS_SEEN, REACTION_BAG
+    from domains.chemistry.reactions import Reaction, parse_reaction
     from domains.chemistry.recipes import RECIPES
+    from domains.chemistry.recipes_yield import RECIPES as YIELD_RECIPES
 
     smiles = InputType(
         name="smiles",
@@ -24,11 +27,21 @@ def domain() -> Domain:
         explain=explain_molecule,
         example="c1ccccc1O",
     )
+    reaction = InputType(
+        name="reaction_smiles",
+        description=(
+            "A reaction SMILES ('reactants>agents>products' or 'reactants>>products') "
+            "or an object of components by role (aryl_halide, amine, ligand, base, ...)"
+        ),
+        parse=parse_reaction,
+        describe=Reaction.describe,
+        example="Brc1ccccn1.Cc1ccc(N)cc1>>Cc1ccc(Nc2ccccn2)cc1",
+    )
     return Domain(
         name="chemistry",
         description="Molecules from SMILES, with RDKit",
-        input_types=(smiles,),
-        featurizers=(RDKIT2D_MORGAN,),
-        annotators=(TANIMOTO_DOMAIN,),
-        recipes=RECIPES,
+        input_types=(smiles, reaction),
+        featurizers=(RDKIT2D_MORGAN, REACTION_BAG),
+        annotators=(TANIMOTO_DOMAIN, COMPONENTS_SEEN),
+        recipes=RECIPES + YIELD_RECIPES,
     )

@@ -93,13 +93,17 @@ def fit_ensemble(
     return model
 
 
-def with_uncertainty(model: Any, sigma_scale: float = 1.0) -> Any:
-    """The serving model: input features, output (mean, sigma_scale * std over members)."""
+def with_uncertainty(model: Any, sigma_scale: float = 1.0, upper: float | None = None) -> Any:
+    """The serving model: input features, output (mean, sigma_scale * std over members).
+    With ``upper``, each member's prediction is first clipped to [0, upper] (a yield in %)."""
     import keras
 
     from hub.runtime.keras_layers import EnsembleMeanStd
 
-    return keras.Model(model.inputs[0], EnsembleMeanStd(scale=sigma_scale)(model.outputs[0]))
+    members = model.outputs[0]
+    if upper is not None:
+        members = keras.layers.ReLU(max_value=upper)(members)
+    return keras.Model(model.inputs[0], EnsembleMeanStd(scale=sigma_scale)(members))
 
 
 def predict_members(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
