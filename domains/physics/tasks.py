@@ -16,6 +16,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 
 from domains.physics.structures import atoms_to_json
+from hub.client.calculator import ase_results
 from hub.errors import InvalidRequest, ItemError
 from hub.plugins import Task
 
@@ -41,14 +42,7 @@ class ModelCalculator(Calculator):
         out = self.predictor.predict([self.atoms], {})[0]
         if "error" in out:
             raise ItemError(out["error"]["message"], code=out["error"]["code"])
-        value = out["value"]
-        self.results = {
-            "energy": float(value["energy"]),
-            "free_energy": float(value["energy"]),
-            "forces": np.asarray(value["forces"], float),
-        }
-        if "stress" in value:
-            self.results["stress"] = np.asarray(value["stress"], float)
+        self.results = ase_results(out["value"])
 
 
 def to_extxyz(frames: list[Atoms]) -> str:

@@ -42,6 +42,18 @@ def encode_atoms(atoms: Atoms) -> dict[str, Any]:
     return out
 
 
+def ase_results(value: dict[str, Any]) -> dict[str, Any]:
+    """ASE's ``results`` from an energy model's output value (eV, eV/Å, eV/Å^3)."""
+    results = {
+        "energy": float(value["energy"]),
+        "free_energy": float(value["energy"]),
+        "forces": np.asarray(value["forces"], dtype=float),
+    }
+    if "stress" in value:
+        results["stress"] = np.asarray(value["stress"], dtype=float)
+    return results
+
+
 class HubCalculator(Calculator):
     """Energy, forces and (periodic cells) stress from a model on a hub."""
 
@@ -65,14 +77,7 @@ class HubCalculator(Calculator):
         out = pred.outputs[0]
         if "error" in out:
             raise HubCalculatorError(out["error"]["code"], out["error"]["message"])
-        value = out["value"]
         self.version, self.engine = pred.version, out.get("engine")
-        self.results = {
-            "energy": float(value["energy"]),
-            "free_energy": float(value["energy"]),
-            "forces": np.asarray(value["forces"], dtype=float),
-        }
-        if "stress" in value:
-            self.results["stress"] = np.asarray(value["stress"], dtype=float)
-        elif "stress" in properties:
+        self.results = ase_results(out["value"])
+        if "stress" in properties and "stress" not in self.results:
             raise HubCalculatorError("no_stress", "stress needs a fully periodic cell")
