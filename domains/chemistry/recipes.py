@@ -26,7 +26,7 @@ import numpy as np
 
 from domains.chemistry import applicability as ad
 from domains.chemistry import training
-from domains.chemistry.featurizers import default_descriptors, rdkit2d_morgan
+from domains.chemistry.featurizers import default_descriptors, rdkit2d_morgan, rdkit_descriptors
 from domains.chemistry.molecules import parse_molecule
 from domains.chemistry.splits import SCAFFOLD_SPLITTER, random_split, scaffold_split
 from hub.artifacts import sha256_file
@@ -89,6 +89,12 @@ def load_table(data: PropertyData, params: dict[str, Any]) -> Table:
         mols.append(mol.mol)
         elements |= {a.GetSymbol() for a in mol.mol.GetAtoms()}
     return Table(np.stack(x), np.array(y, np.float32), smiles, mols, elements, len(rows))
+
+
+def descriptor_names(choice: list[str] | str | None) -> list[str]:
+    if choice == "all":
+        return list(rdkit_descriptors())
+    return list(choice or default_descriptors())
 
 
 def _aggregate(per_split: list[dict[str, float]], split: str) -> list[Metric]:
@@ -184,7 +190,7 @@ def train_property_model(
             "params": {
                 "radius": p["radius"],
                 "n_bits": p["n_bits"],
-                "descriptors": list(p["descriptors"] or default_descriptors()),
+                "descriptors": descriptor_names(p["descriptors"]),
                 "elements": sorted(t.elements),
             },
         },
@@ -254,7 +260,7 @@ def _info(
 
 
 METHOD = (
-    "Ensemble of 5 Keras MLPs on RDKit 2D descriptors{fp}, with the ensemble spread as "
+    "Ensemble of {n} Keras MLPs on {what}, with the ensemble spread as "
     "a calibrated uncertainty and a Tanimoto nearest-neighbour applicability domain. "
 )
 
@@ -263,7 +269,9 @@ SOLUBILITY = property_recipe(
         "chemistry.solubility",
         "Aqueous solubility (ESOL)",
         "Predicts the aqueous solubility of a small organic molecule as log10 of its molar "
-        "solubility at room temperature. " + METHOD.format(fp="") + "Trained on the ESOL "
+        "solubility at room temperature. "
+        + METHOD.format(n=5, what="RDKit 2D descriptors")
+        + "Trained on the ESOL "
         "(Delaney) set of 1128 measured compounds. Intended for drug-like and environmental "
         "organics; not for salts' dissolution equilibria, polymers or inorganic compounds.",
         OutputSpec("log_solubility", "log10(mol/L)", "log10 of the aqueous solubility"),
@@ -285,7 +293,10 @@ LIPOPHILICITY = property_recipe(
         "Lipophilicity, logD at pH 7.4",
         "Predicts the octanol/water distribution coefficient at pH 7.4 (logD7.4) of a drug-like "
         "molecule. "
-        + METHOD.format(fp=" and a Morgan count fingerprint (radius 2, 2048 bits)")
+        + METHOD.format(
+            n=10,
+            what="all RDKit 2D descriptors and a Morgan count fingerprint (radius 2, 2048 bits)",
+        )
         + "Trained on 4200 AstraZeneca measurements deposited in ChEMBL. Intended for drug-like "
         "molecules; logD depends on ionisation, so treat acids and bases far from the training "
         "chemotypes with care.",
@@ -303,6 +314,9 @@ LIPOPHILICITY = property_recipe(
         "Chem. Sci. 9, 513 (2018))",
     ),
     n_bits=2048,
+    descriptors="all",
+    dropout=0.2,
+    members=10,
 )
 
 HYDRATION = property_recipe(
@@ -310,7 +324,9 @@ HYDRATION = property_recipe(
         "chemistry.hydration-free-energy",
         "Hydration free energy (FreeSolv)",
         "Predicts the hydration free energy of a small neutral molecule, in kcal/mol (negative: "
-        "favourable transfer from gas to water). " + METHOD.format(fp="") + "Trained on the 642 "
+        "favourable transfer from gas to water). "
+        + METHOD.format(n=5, what="RDKit 2D descriptors")
+        + "Trained on the 642 "
         "experimental values of FreeSolv. Intended for small neutral organics like those in "
         "FreeSolv; not for ions or large flexible molecules.",
         OutputSpec("hydration_free_energy", "kcal/mol", "free energy of hydration"),
