@@ -111,6 +111,10 @@ class Runtime:
         outputs = self.predictor(version).predict(list(inputs), dict(params or {}))
         return Prediction(version.model, version.version, outputs)
 
+    def warm_versions(self) -> list[str]:
+        """References (``name:version``) of the versions loaded in this process."""
+        return sorted(f"{m}:{v}" for m, v in self._loaded)
+
     def warm(self) -> list[str]:
         """Load the default version of every model now; return what was loaded."""
         loaded = []

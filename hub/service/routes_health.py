@@ -20,7 +20,7 @@ def live() -> dict[str, str]:
 def ready(runtime: RuntimeDep) -> JSONResponse:
     checks: dict[str, object] = {
         "plugins": runtime.plugins.describe(),
-        "warm_models": sorted(f"{m}:{v}" for m, v in runtime._loaded),
+        "warm_models": runtime.warm_versions(),
     }
     try:
         runtime.store.ping()

@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from hub.runtime import Prediction
 from hub.service.cards import model_card
 from hub.service.deps import CatalogDep, RuntimeDep
 from hub.service.schemas import (
@@ -77,19 +78,18 @@ def set_alias(name: str, alias: str, body: AliasUpdate, catalog: CatalogDep) -> 
 def predict(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
     """Predict a batch of inputs. ``ref`` is ``name``, ``name@alias`` or ``name:3``. Each
     input gets its own output or its own error, in order, inside one 200 response."""
-    result = runtime.predict(ref, body.inputs, body.params)
-    # orjson straight to bytes: pydantic validation of 10k outputs would cost more than the model
-    return Response(
-        orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
-        media_type="application/json",
-    )
+    return _json(runtime.predict(ref, body.inputs, body.params))
 
 
 @router.post("/{ref}/explain", response_model=PredictResponse, responses=ERRORS)
 def explain(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
-    result = runtime.predict(ref, body.inputs, {**body.params, "explain": True})
+    return _json(runtime.predict(ref, body.inputs, {**body.params, "explain": True}))
+
+
+def _json(result: Prediction) -> Response:
+    # orjson straight to bytes: pydantic validation of 10k outputs would cost more than the model
     return Response(
         orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY),
         media_type="application/json",
