@@ -69,22 +69,25 @@ def _reason(messages: list[str], default: str) -> str:
     return text or default
 
 
+def require_text(raw: Any, what: str, limit: int) -> str:
+    """``raw`` stripped, or the typed error for a non-string, empty or over-long input."""
+    if not isinstance(raw, str):
+        raise ItemError(f"expected a {what} string, got {type(raw).__name__}", code="invalid_input")
+    text = raw.strip()
+    if not text:
+        raise ItemError(f"empty input: no {what} given", code="empty_input")
+    if len(text) > limit:
+        raise ItemError(
+            f"{what} is {len(text)} characters long; the limit is {limit}", code="too_large"
+        )
+    return text
+
+
 def read_mol(text: str) -> Chem.Mol:
     """An RDKit molecule, sanitised, from SMILES or InChI; raises ItemError with RDKit's reason."""
-    if not isinstance(text, str):
-        raise ItemError(
-            f"expected a SMILES string, got {type(text).__name__}", code="invalid_input"
-        )
-    if "M  END" in text or "\n" in text.strip():
+    if isinstance(text, str) and ("M  END" in text or "\n" in text.strip()):
         return _read_molblock(text)
-    text = text.strip()
-    if not text:
-        raise ItemError("empty input: no SMILES given", code="empty_input")
-    if len(text) > MAX_SMILES_CHARS:
-        raise ItemError(
-            f"SMILES is {len(text)} characters long; the limit is {MAX_SMILES_CHARS}",
-            code="too_large",
-        )
+    text = require_text(text, "SMILES", MAX_SMILES_CHARS)
     with rdkit_messages() as messages:
         if text.startswith("InChI="):
             mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False)

@@ -20,7 +20,7 @@ from typing import Any
 
 from rdkit import Chem
 
-from domains.chemistry.molecules import read_mol
+from domains.chemistry.molecules import read_mol, require_text
 from hub.errors import ItemError
 
 MAX_REACTION_CHARS = 10_000
@@ -103,18 +103,7 @@ def parse_reaction(raw: Any) -> Reaction:
         comps = _canonical(".".join(roles.values()), "reactant")
         products = _canonical(raw.get("product", ""), "product")
         return Reaction(comps, [], products, {k: Chem.CanonSmiles(v) for k, v in roles.items()})
-    if not isinstance(raw, str):
-        raise ItemError(
-            f"expected a reaction SMILES string, got {type(raw).__name__}", code="invalid_input"
-        )
-    text = raw.strip()
-    if not text:
-        raise ItemError("empty input: no reaction given", code="empty_input")
-    if len(text) > MAX_REACTION_CHARS:
-        raise ItemError(
-            f"reaction SMILES is {len(text)} characters long; the limit is {MAX_REACTION_CHARS}",
-            code="too_large",
-        )
+    text = require_text(raw, "reaction SMILES", MAX_REACTION_CHARS)
     parts = text.split(">")
     if len(parts) != 3:
         raise ItemError(

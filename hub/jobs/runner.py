@@ -26,7 +26,7 @@ import orjson
 from hub.catalog.jobs import JobStore
 from hub.config import Settings
 from hub.entities import Job
-from hub.errors import HubError, InvalidRequest
+from hub.errors import HubError, InvalidRequest, PluginError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,13 @@ def submit_job(
 ) -> Job:
     """Validate and queue a job; ``model`` is a reference (``name``, ``name@alias``, ``name:3``)."""
     version = runtime.store.resolve(model)
-    spec = runtime.plugins.task(task) if task in runtime.plugins.tasks() else None
-    if spec is None:
+    try:
+        spec = runtime.plugins.task(task)
+    except PluginError as exc:
         raise InvalidRequest(
             f"unknown task {task!r}; tasks: {', '.join(runtime.plugins.tasks())}",
             code="unknown_task",
-        )
+        ) from exc
     checked = spec.check_params(dict(params or {}))
     runtime.plugins.input_type(spec.input_type).parse(input)  # a bad input fails now, typed
     return runtime.jobs.create(
