@@ -46,7 +46,7 @@ class InputType:
     """A kind of input (``smiles``, ``atoms``). ``parse(raw)`` returns a domain object or
     raises :class:`~hub.errors.ItemError`; ``describe(obj)`` adds fields to each output
     (for example the canonical SMILES that was actually used); ``explain`` attributes a
-    prediction to the parts of the input (atoms)."""
+    prediction to the parts of the input (atoms); ``depict`` draws one parsed input as SVG."""
 
     name: str
     description: str
@@ -56,6 +56,8 @@ class InputType:
     # explain(obj, predict) -> dict: per-part contributions to a prediction, where
     # predict(list of objs) -> array of the model's first output (``params: {"explain": true}``)
     explain: Callable[[Any, Callable[[list[Any]], Any]], dict[str, Any]] | None = None
+    # depict(obj) -> SVG text: a drawing of one parsed input (the molecule), for catalog pages
+    depict: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)

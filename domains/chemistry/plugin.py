@@ -8,6 +8,7 @@ from hub.plugins import Domain, InputType
 def domain() -> Domain:
     """Imports RDKit and TensorFlow-side code only when the hub asks for the domain."""
     from domains.chemistry.applicability import TANIMOTO_DOMAIN
+    from domains.chemistry.depict import depict_molecule, depict_reaction
     from domains.chemistry.explain import explain_molecule
     from domains.chemistry.featurizers import RDKIT2D_MORGAN
     from domains.chemistry.molecules import Molecule, parse_molecule
@@ -25,6 +26,7 @@ def domain() -> Domain:
         parse=parse_molecule,
         describe=Molecule.describe,
         explain=explain_molecule,
+        depict=depict_molecule,
         example="c1ccccc1O",
     )
     reaction = InputType(
@@ -35,6 +37,7 @@ def domain() -> Domain:
         ),
         parse=parse_reaction,
         describe=Reaction.describe,
+        depict=depict_reaction,
         example="Brc1ccccn1.Cc1ccc(N)cc1>>Cc1ccc(Nc2ccccn2)cc1",
     )
     return Domain(

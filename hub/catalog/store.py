@@ -10,16 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from sqlalchemy import create_engine, event, func, or_, select
+from sqlalchemy import and_, create_engine, event, func, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 
 from hub.catalog.refs import NAME_RE, Ref, parse_ref
-from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, utcnow
-from hub.entities import Alias, ModelInfo, Version, VersionCreate
+from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, as_utc, utcnow
+from hub.entities import Alias, Metric, ModelInfo, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
 
 _SQLITE_PRAGMAS = (
@@ -44,6 +46,17 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model with what a catalog index shows of its newest version: the number, when it
+    was built and its metrics (no spec, no artifacts)."""
+
+    model: ModelInfo
+    latest_version: int | None = None
+    built_at: datetime | None = None
+    metrics: tuple[Metric, ...] = ()
 
 
 class CatalogStore:
@@ -133,29 +146,91 @@ class CatalogStore:
     ) -> tuple[list[ModelInfo], int]:
         """Models matching every given filter, by name; ``q`` searches name, title,
         description and tags (case-insensitive). Returns one page and the total count."""
-        stmt = select(ModelRow)
-        if domain:
-            stmt = stmt.where(ModelRow.domain == domain)
-        if task:
-            stmt = stmt.where(ModelRow.task == task)
-        if tag:
-            stmt = stmt.where(ModelRow.tags.any(TagRow.tag == tag))
-        if not include_private:
-            stmt = stmt.where(ModelRow.visibility == "public")
-        if q:
-            like = f"%{q.lower()}%"
-            stmt = stmt.where(
-                or_(
-                    func.lower(ModelRow.name).like(like),
-                    func.lower(ModelRow.title).like(like),
-                    func.lower(ModelRow.description).like(like),
-                    ModelRow.tags.any(func.lower(TagRow.tag).like(like)),
-                )
-            )
+        stmt = self._filtered(
+            domain=domain, task=task, tag=tag, q=q, include_private=include_private
+        )
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.scalars(stmt.order_by(ModelRow.name).limit(limit).offset(offset)).all()
             return [r.to_entity() for r in rows], total
+
+    def list_model_summaries(
+        self,
+        *,
+        domain: str | None = None,
+        task: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        include_private: bool = False,
+    ) -> list[ModelSummary]:
+        """Every model matching the filters (as :meth:`list_models`), by name, with its newest
+        version's number, build time and metrics. Four queries whatever the number of models:
+        models, their tags, their newest versions, and those versions' metrics."""
+        stmt = self._filtered(
+            domain=domain, task=task, tag=tag, q=q, include_private=include_private
+        )
+        newest = (
+            select(VersionRow.model_id, func.max(VersionRow.version).label("version"))
+            .where(VersionRow.model_id.in_(stmt.with_only_columns(ModelRow.id)))
+            .group_by(VersionRow.model_id)
+            .subquery()
+        )
+        latest = select(
+            VersionRow.id, VersionRow.model_id, VersionRow.version, VersionRow.created_at
+        ).join(
+            newest,
+            and_(
+                VersionRow.model_id == newest.c.model_id,
+                VersionRow.version == newest.c.version,
+            ),
+        )
+        with self.session() as s:
+            models = s.scalars(stmt.order_by(ModelRow.name)).all()
+            versions = {row.model_id: row for row in s.execute(latest)}
+            metrics: dict[int, list[Metric]] = {}
+            ids = latest.with_only_columns(VersionRow.id)
+            for vid, name, value, split, std, n in s.execute(
+                select(
+                    MetricRow.version_id,
+                    MetricRow.name,
+                    MetricRow.value,
+                    MetricRow.split,
+                    MetricRow.std,
+                    MetricRow.n,
+                )
+                .where(MetricRow.version_id.in_(ids))
+                .order_by(MetricRow.id)
+            ):
+                metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
+            out = []
+            for m in models:
+                v = versions.get(m.id)
+                out.append(
+                    ModelSummary(
+                        model=m.to_entity(),
+                        latest_version=v.version if v else None,
+                        built_at=as_utc(v.created_at) if v else None,
+                        metrics=tuple(metrics.get(v.id, ())) if v else (),
+                    )
+                )
+            return out
+
+    def list_facets(self, *, include_private: bool = False) -> dict[str, list[str]]:
+        """The domains, tasks and tags in use (of public models unless ``include_private``),
+        each sorted: what a catalog page offers as filters."""
+        visible = select(ModelRow.id)
+        if not include_private:
+            visible = visible.where(ModelRow.visibility == "public")
+        columns = {
+            "domain": (ModelRow.domain, ModelRow.id),
+            "task": (ModelRow.task, ModelRow.id),
+            "tag": (TagRow.tag, TagRow.model_id),
+        }
+        with self.session() as s:
+            return {
+                key: list(s.scalars(select(col).where(owner.in_(visible)).distinct().order_by(col)))
+                for key, (col, owner) in columns.items()
+            }
 
     # -- versions -------------------------------------------------------------------------
     def register_version(
@@ -285,6 +360,38 @@ class CatalogStore:
             return row.version.to_entity()
 
     # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _filtered(
+        *,
+        domain: str | None,
+        task: str | None,
+        tag: str | None,
+        q: str | None,
+        include_private: bool,
+    ) -> Select[tuple[ModelRow]]:
+        """Models matching every given filter; ``q`` searches name, title, description and
+        tags (case-insensitive)."""
+        stmt = select(ModelRow)
+        if domain:
+            stmt = stmt.where(ModelRow.domain == domain)
+        if task:
+            stmt = stmt.where(ModelRow.task == task)
+        if tag:
+            stmt = stmt.where(ModelRow.tags.any(TagRow.tag == tag))
+        if not include_private:
+            stmt = stmt.where(ModelRow.visibility == "public")
+        if q:
+            like = f"%{q.lower()}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(ModelRow.name).like(like),
+                    func.lower(ModelRow.title).like(like),
+                    func.lower(ModelRow.description).like(like),
+                    ModelRow.tags.any(func.lower(TagRow.tag).like(like)),
+                )
+            )
+        return stmt
+
     @staticmethod
     def _model_row(s: Session, name: str, *, lock: bool = False) -> ModelRow:
         stmt = select(ModelRow).where(ModelRow.name == name)
