@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
-from hub.service import routes_health, routes_jobs, routes_models
+from hub.service import routes_health, routes_inputs, routes_jobs, routes_models, web
 from hub.service.errors import BodyLimit, install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ def create_app(
     app.include_router(routes_models.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_health.router)
+    app.include_router(routes_inputs.router)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files(), name="static")
     limit = (runtime.settings if runtime else settings or load_settings()).max_body_bytes
     app.add_middleware(BodyLimit, max_bytes=limit)
     return app

@@ -1,19 +1,175 @@
-"""A model card: the model, its versions with their metrics, its aliases. Plain Python, so the
-HTTP layer, the CLI and the web pages share it."""
+"""A model card: the model, its versions with their metrics, its aliases, how to call it.
+Plain Python, so the HTTP layer, the CLI, the web pages and the Markdown card share it.
+
+Metrics are grouped by what they measure, from their names alone (the hub knows no domain):
+``performance`` (RMSE, R2, reference figures of a simulator), ``calibration`` of the
+uncertainty (``within_1sigma``, ``sigma_scale``, ...) and ``applicability`` domain
+(``ad_threshold``, ``fraction_in_domain``, ``rmse_in_domain``, ...).
+"""
 
 from __future__ import annotations
 
+import json
+import pprint
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from hub.catalog import CatalogStore
-from hub.service.schemas import AliasPublic, ModelCard, ModelPublic, VersionPublic
+from hub.entities import Metric
+from hub.errors import PluginError
+from hub.plugins import PluginRegistry
+from hub.service.schemas import (
+    AliasPublic,
+    InputTypePublic,
+    MetricPublic,
+    ModelCard,
+    ModelPublic,
+    UsagePublic,
+    VersionPublic,
+)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+HEADLINE_NAMES = ("rmse", "r2", "mae", "accuracy", "roc_auc")
+GROUPS = ("performance", "calibration", "applicability")
+GROUP_TITLES = {
+    "performance": "Held-out metrics",
+    "calibration": "Uncertainty calibration",
+    "applicability": "Applicability domain",
+}
 
 
-def model_card(store: CatalogStore, name: str) -> ModelCard:
+def metric_group(name: str) -> str:
+    """``performance``, ``calibration`` or ``applicability``, from the metric's name."""
+    if name.startswith("ad_") or "in_domain" in name or "out_of_domain" in name:
+        return "applicability"
+    if name.startswith(("within_", "sigma_", "spearman_sigma")):
+        return "calibration"
+    return "performance"
+
+
+def headline_metric(metrics: Sequence[Metric | MetricPublic]) -> Metric | MetricPublic | None:
+    """The figure an index shows for a version: the first of :data:`HEADLINE_NAMES` found,
+    preferring one averaged over several splits; else the first performance metric."""
+    for name in HEADLINE_NAMES:
+        found = [m for m in metrics if m.name == name]
+        if found:
+            return next((m for m in found if m.std is not None), found[0])
+    return next((m for m in metrics if metric_group(m.name) == "performance"), None)
+
+
+def format_value(value: float | None) -> str:
+    """Four significant figures; an em dash for a missing or non-finite value."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "—"
+    return f"{value:.4g}"
+
+
+def format_metric(m: Metric | MetricPublic, *, with_name: bool = True) -> str:
+    """``rmse 0.583 ± 0.037`` (the spread only when measured over several splits)."""
+    text = format_value(m.value)
+    if m.std is not None:
+        text += f" ± {format_value(m.std)}"
+    return f"{m.name} {text}" if with_name else text
+
+
+@dataclass
+class MetricRow:
+    """One split of a metric table: its cells by metric name."""
+
+    split: str
+    how: str = ""
+    n: int | None = None
+    cells: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MetricTable:
+    """Metrics of one group for one version: a row per split, a column per metric."""
+
+    group: str
+    title: str
+    columns: list[str]
+    rows: list[MetricRow]
+
+
+def metric_tables(
+    metrics: Iterable[Metric | MetricPublic], evaluation: dict[str, Any] | None = None
+) -> list[MetricTable]:
+    """The version's metrics as one table per group (empty groups left out); ``how`` is the
+    recipe's description of each split (``spec["evaluation"][split]``)."""
+    evaluation = evaluation if isinstance(evaluation, dict) else {}
+    tables: dict[str, MetricTable] = {}
+    rows: dict[tuple[str, str], MetricRow] = {}
+    for m in metrics:
+        group = metric_group(m.name)
+        table = tables.setdefault(group, MetricTable(group, GROUP_TITLES[group], [], []))
+        if m.name not in table.columns:
+            table.columns.append(m.name)
+        row = rows.get((group, m.split))
+        if row is None:
+            how = evaluation.get(m.split) or evaluation.get(m.split.rsplit("_", 1)[0]) or ""
+            row = rows[(group, m.split)] = MetricRow(m.split, how if isinstance(how, str) else "")
+            table.rows.append(row)
+        row.cells[m.name] = format_metric(m, with_name=False)
+        if m.n is not None:
+            row.n = max(row.n or 0, m.n)
+    return [tables[g] for g in GROUPS if g in tables]
+
+
+def input_type_public(plugins: PluginRegistry | None, name: str) -> InputTypePublic:
+    """The input type's description and example, or just its name when no plugin has it."""
+    if plugins is None:
+        return InputTypePublic(name=name)
+    try:
+        it = plugins.input_type(name)
+    except PluginError:
+        return InputTypePublic(name=name)
+    return InputTypePublic(
+        name=it.name, description=it.description, example=it.example, depict=it.depict is not None
+    )
+
+
+def usage(name: str, example: Any, *, base_url: str = DEFAULT_BASE_URL) -> UsagePublic:
+    """A curl command and a Python snippet predicting ``example`` with model ``name``."""
+    base = base_url.rstrip("/")
+    body = json.dumps({"inputs": [example]}, ensure_ascii=False)
+    curl = (
+        f"curl -s -X POST {shlex.quote(f'{base}/v1/models/{name}/predict')} \\\n"
+        "  -H 'content-type: application/json' \\\n"
+        f"  -d {shlex.quote(body)}"
+    )
+    inputs = pprint.pformat([example], width=80, sort_dicts=False)
+    python = (
+        "from hub.client import HubClient\n\n"
+        f"hub = HubClient({base!r})\n"
+        f"result = hub.predict({name!r}, {inputs})\n"
+        "print(result.version, result.outputs[0])\n"
+    )
+    return UsagePublic(curl=curl, python=python)
+
+
+def model_card(
+    store: CatalogStore,
+    name: str,
+    *,
+    plugins: PluginRegistry | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+) -> ModelCard:
+    """The card of model ``name``; with ``plugins``, its input type's example and ready
+    calls against ``base_url``."""
     model = store.get_model(name)
     versions = store.list_versions(name)
     aliases = store.list_aliases(name)
+    headline = headline_metric(versions[-1].metrics) if versions else None
+    input_type = input_type_public(plugins, model.input_type)
     return ModelCard(
         **ModelPublic.of(model).model_dump(),
         latest_version=versions[-1].version if versions else None,
         versions=[VersionPublic.of(v) for v in reversed(versions)],
         aliases=[AliasPublic.of(a) for a in aliases],
+        headline=MetricPublic(**headline.__dict__) if headline else None,
+        input=input_type,
+        usage=usage(model.name, input_type.example, base_url=base_url),
     )

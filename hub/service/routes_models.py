@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from hub.errors import NotFound
 from hub.runtime import Prediction
 from hub.service.cards import model_card
 from hub.service.deps import CatalogDep, RuntimeDep
@@ -20,6 +21,8 @@ from hub.service.schemas import (
     PredictResponse,
     VersionPublic,
 )
+from hub.service.web_markdown import card_markdown
+from hub.service.web_security import image_response
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 ERRORS = {
@@ -47,10 +50,22 @@ def list_models(
 
 
 @router.get("/{name}", response_model=ModelCard, responses=ERRORS)
-def get_model(name: str, catalog: CatalogDep) -> ModelCard:
-    """The model card: description, input type, outputs with units, versions with metrics,
-    aliases."""
-    return model_card(catalog, name)
+def get_model(name: str, request: Request, runtime: RuntimeDep) -> ModelCard:
+    """The model card: description, input type with an example, outputs with units, versions
+    with metrics and plots, aliases, the headline metric, and ready curl and Python calls."""
+    return model_card(runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url))
+
+
+@router.get(
+    "/{name}/card.md",
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {"text/markdown": {}}}},
+)
+def get_card_markdown(name: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The model card as Markdown (for a paper's supplementary information)."""
+    base = str(request.base_url)
+    card = model_card(runtime.store, name, plugins=runtime.plugins, base_url=base)
+    return Response(card_markdown(card, base_url=base), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/{name}/versions", response_model=list[VersionPublic], responses=ERRORS)
@@ -61,6 +76,21 @@ def list_versions(name: str, catalog: CatalogDep) -> list[VersionPublic]:
 @router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=ERRORS)
 def get_version(name: str, version: int, catalog: CatalogDep) -> VersionPublic:
     return VersionPublic.of(catalog.get_version(name, version))
+
+
+@router.get(
+    "/{name}/versions/{version}/plots/{role}",
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
+)
+def get_plot(name: str, version: int, role: str, runtime: RuntimeDep) -> Response:
+    """A plot the recipe stored with the version (an artifact whose role starts with
+    ``plot_``), read from the artifact store and checked against its sha256."""
+    v = runtime.store.get_version(name, version)
+    sha = v.artifacts.get(role) if role.startswith("plot_") else None
+    if sha is None:
+        raise NotFound(f"{v.ref} has no plot {role[:100]!r}", code="plot_not_found")
+    return image_response(runtime.artifacts.read(sha), etag=sha, max_age_s=86400)
 
 
 @router.get("/{name}/aliases", response_model=list[AliasPublic], responses=ERRORS)

@@ -32,6 +32,33 @@ class DatasetPublic(BaseModel):
     license: str = ""
 
 
+class PlotPublic(BaseModel):
+    """A figure the recipe stored with the version (an artifact whose role starts with
+    ``plot_``), served at ``url``."""
+
+    role: str
+    caption: str = ""
+    sha256: str
+    url: str
+
+
+def version_plots(v: Version) -> list[PlotPublic]:
+    """The version's plots, in the order of ``spec["plots"]`` and then of the artifacts."""
+    captions = v.spec.get("plots") or {}
+    roles = [r for r in captions if r in v.artifacts] if isinstance(captions, dict) else []
+    roles += [r for r in v.artifacts if r.startswith("plot_") and r not in roles]
+    return [
+        PlotPublic(
+            role=role,
+            caption=str(captions.get(role, "")) if isinstance(captions, dict) else "",
+            sha256=v.artifacts[role],
+            url=f"/v1/models/{v.model}/versions/{v.version}/plots/{role}",
+        )
+        for role in roles
+        if role.startswith("plot_")
+    ]
+
+
 class VersionPublic(BaseModel):
     version: int
     kind: str
@@ -46,6 +73,7 @@ class VersionPublic(BaseModel):
     software: dict[str, str]
     metrics: list[MetricPublic]
     description: str = ""
+    plots: list[PlotPublic] = Field(default_factory=list)
 
     @classmethod
     def of(cls, v: Version) -> VersionPublic:
@@ -63,6 +91,7 @@ class VersionPublic(BaseModel):
             software=v.software,
             metrics=[MetricPublic(**m.__dict__) for m in v.metrics],
             description=v.description,
+            plots=version_plots(v),
         )
 
 
@@ -103,12 +132,39 @@ class ModelsPublic(BaseModel):
     count: int
 
 
+class InputTypePublic(BaseModel):
+    """What a model takes: the input type's description and an example input."""
+
+    name: str
+    description: str = ""
+    example: Any = None
+    depict: bool = Field(False, description="POST /v1/inputs/{name}/depict draws an input")
+
+
+class UsagePublic(BaseModel):
+    """Ready-to-run calls of the model with its input type's example."""
+
+    curl: str
+    python: str
+
+
 class ModelCard(ModelPublic):
     """Everything about a model: what it is, every version with its metrics, its aliases."""
 
     latest_version: int | None = None
     versions: list[VersionPublic]
     aliases: list[AliasPublic]
+    headline: MetricPublic | None = Field(
+        None, description="the newest version's headline metric (RMSE, R2, ... with its split)"
+    )
+    input: InputTypePublic | None = None
+    usage: UsagePublic | None = None
+
+
+class DepictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"input": "CCO"}]})
+
+    input: Any = Field(description="One raw input of this type (a SMILES string, ...)")
 
 
 class AliasUpdate(BaseModel):

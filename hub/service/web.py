@@ -1,0 +1,134 @@
+"""The web catalog: the index at ``/`` and a card per model at ``/models/{name}``.
+
+Server-rendered with Jinja2 (every catalog string autoescaped), a little plain JavaScript from
+``/static`` for live filtering, copy buttons and the try-it form; nothing loads from outside the
+server (see :mod:`hub.service.web_security`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader
+
+from hub import __version__
+from hub.catalog.store import ModelSummary
+from hub.errors import NotFound
+from hub.service.cards import (
+    format_metric,
+    format_value,
+    headline_metric,
+    metric_tables,
+    model_card,
+)
+from hub.service.deps import CatalogDep, RuntimeDep
+from hub.service.web_security import PAGE_HEADERS
+
+HERE = Path(__file__).parent
+router = APIRouter(tags=["web"], include_in_schema=False)
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,  # every template, whatever its name: catalog text is never markup
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.globals["hub_version"] = __version__
+env.globals["metric_tables"] = metric_tables
+env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
+env.filters["fmt"] = format_value
+env.filters["date"] = lambda ts: ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
+
+
+def static_files() -> StaticFiles:
+    """The stylesheet and script the pages use, to mount at ``/static``."""
+    return StaticFiles(directory=HERE / "static")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One row of the index."""
+
+    name: str
+    title: str
+    domain: str
+    task: str
+    input_type: str
+    tags: tuple[str, ...]
+    latest_version: int | None
+    built_at: datetime | None
+    headline: str
+    headline_split: str
+    search: str  # lower-case text the live filter matches
+
+    @classmethod
+    def of(cls, s: ModelSummary) -> IndexEntry:
+        m = s.model
+        h = headline_metric(s.metrics)
+        split = ""
+        if h is not None:
+            split = f"{h.split}, {h.n} splits" if h.n and h.n > 1 else h.split
+        return cls(
+            name=m.name,
+            title=m.title,
+            domain=m.domain,
+            task=m.task,
+            input_type=m.input_type,
+            tags=m.tags,
+            latest_version=s.latest_version,
+            built_at=s.built_at,
+            headline=format_metric(h) if h else "",
+            headline_split=split,
+            search=" ".join((m.name, m.title, m.description, *m.tags)).lower(),
+        )
+
+
+def render(template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = env.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    catalog: CatalogDep,
+    q: str | None = Query(None, max_length=200),
+    domain: str | None = Query(None, max_length=100),
+    task: str | None = Query(None, max_length=100),
+    tag: str | None = Query(None, max_length=100),
+) -> HTMLResponse:
+    """Every public model, filtered by text, domain, task and tag."""
+    summaries = catalog.list_model_summaries(
+        q=q or None, domain=domain or None, task=task or None, tag=tag or None
+    )
+    return render(
+        "index.html",
+        entries=[IndexEntry.of(s) for s in summaries],
+        facets=catalog.list_facets(),
+        selected={"q": q or "", "domain": domain or "", "task": task or "", "tag": tag or ""},
+    )
+
+
+@router.get("/models/{name}", response_class=HTMLResponse)
+def card_page(name: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The model card: what it predicts, its data, every version's metrics and plots, its
+    aliases, how to call it, and a form to try it."""
+    try:
+        card = model_card(
+            runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url)
+        )
+    except NotFound as exc:
+        return render("not_found.html", status_code=404, message=exc.message)
+    example = card.input.example if card.input else None
+    lines = isinstance(example, str) or example is None
+    return render(
+        "card.html",
+        card=card,
+        try_mode="lines" if lines else "json",
+        try_text=(example or "") if lines else json.dumps(example, indent=1),
+    )

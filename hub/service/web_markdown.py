@@ -1,0 +1,103 @@
+"""The model card as Markdown, to paste into a paper's supplementary information.
+
+Catalog text is escaped: ``<``, ``>`` and ``&`` become entities (a renderer that allows HTML
+shows them as text) and ``|`` inside table cells is backslashed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hub.service.cards import format_value, metric_tables
+from hub.service.schemas import ModelCard, VersionPublic
+
+
+def _text(value: object) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(value: object) -> str:
+    return _text(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(_cell(h) for h in header) + " |"]
+    out.append("|" + "---|" * len(header))
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _fence(text: str, lang: str) -> list[str]:
+    fence = "````" if "```" in text else "```"
+    return [f"{fence}{lang}", text.rstrip("\n"), fence]
+
+
+def _version(v: VersionPublic, base_url: str) -> list[str]:
+    created = v.created_at.strftime("%Y-%m-%d %H:%M UTC") if v.created_at else "unknown"
+    out = ["", f"### Version {v.version}", "", f"- built: {created}; kind: {_text(v.kind)}"]
+    out.append(f"- recipe: `{_text(v.recipe or 'none')}`")
+    if v.dataset:
+        d = v.dataset
+        out.append(
+            f"- training data: {_text(d.name)}, {d.size} records, sha256 `{_text(d.sha256)}`"
+        )
+        if d.citation:
+            out.append(f"- citation: {_text(d.citation)}")
+        if d.license:
+            out.append(f"- licence: {_text(d.license)}")
+    if v.featurizer:
+        out.append(f"- featurizer: `{_text(v.featurizer.get('name', ''))}`")
+    if v.software:
+        soft = ", ".join(f"{_text(k)} {_text(val)}" for k, val in sorted(v.software.items()))
+        out.append(f"- software: {soft}")
+    if v.recipe_params:
+        out += ["", "Recipe parameters:", ""]
+        out += _fence(json.dumps(v.recipe_params, indent=2, sort_keys=True, default=str), "json")
+    explained: set[str] = set()
+    for table in metric_tables(v.metrics, v.spec.get("evaluation")):
+        out += ["", f"{table.title}:", ""]
+        out += _table(
+            ["split", "n", *table.columns],
+            [
+                [row.split, row.n or "", *(row.cells.get(c, "—") for c in table.columns)]
+                for row in table.rows
+            ],
+        )
+        hows = [(r.split, r.how) for r in table.rows if r.how and r.split not in explained]
+        explained |= {split for split, _ in hows}
+        out += [""] + [f"- {_text(split)}: {_text(how)}" for split, how in hows] if hows else []
+    for plot in v.plots:
+        out += ["", f"![{_cell(plot.caption or plot.role)}]({base_url}{plot.url})"]
+    return out
+
+
+def card_markdown(card: ModelCard, *, base_url: str) -> str:
+    """The whole card: what it predicts, intended use and limits, every version, aliases,
+    how to call it."""
+    base = base_url.rstrip("/")
+    out = [f"# {_text(card.title)} (`{_text(card.name)}`)", "", _text(card.description), ""]
+    out += [
+        f"- domain: {_text(card.domain)}; task: {_text(card.task)}; owner: {_text(card.owner)}",
+        f"- input: `{_text(card.input_type)}`"
+        + (f": {_text(card.input.description)}" if card.input and card.input.description else ""),
+        f"- tags: {_text(', '.join(card.tags)) or 'none'}",
+    ]
+    if card.headline:
+        h = card.headline
+        std = f" ± {format_value(h.std)}" if h.std is not None else ""
+        out.append(
+            f"- headline: {_text(h.name)} {format_value(h.value)}{std} "
+            f"({_text(h.split)} split, version {card.latest_version})"
+        )
+    out += ["", "## Outputs", ""]
+    outputs = [[o.name, o.unit, o.description] for o in card.outputs]
+    out += _table(["output", "unit", "meaning"], outputs)
+    out += ["", "## Aliases", ""]
+    out += _table(["alias", "version"], [[a.alias, a.version] for a in card.aliases])
+    if card.usage:
+        out += ["", "## How to call it", ""]
+        out += [*_fence(card.usage.curl, "bash"), "", *_fence(card.usage.python, "python")]
+    out += ["", "## Versions"]
+    for v in card.versions:
+        out += _version(v, base)
+    return "\n".join(out) + "\n"
