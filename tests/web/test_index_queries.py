@@ -1,0 +1,131 @@
+"""The index's catalog read: every model with its newest version and metrics in a fixed number
+of queries (no query per model), the same filters as ``list_models``, and the facets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+
+from hub.catalog import CatalogStore
+from hub.config import sqlite_url
+from hub.entities import Metric, ModelInfo, OutputSpec, VersionCreate
+
+
+def _register(store: CatalogStore, n: int, *, start: int = 0) -> None:
+    for i in range(start, start + n):
+        store.upsert_model(
+            ModelInfo(
+                name=f"chemistry.m{i:04d}",
+                domain="chemistry" if i % 2 else "physics",
+                task="regression",
+                title=f"model {i}",
+                description="even" if i % 2 == 0 else "odd",
+                input_type="smiles",
+                outputs=(OutputSpec("y", "1"),),
+                tags=(f"t{i % 3}",),
+                visibility="private" if i % 10 == 9 else "public",
+            )
+        )
+        for v in range(1 + i % 3):
+            store.register_version(
+                f"chemistry.m{i:04d}",
+                VersionCreate(
+                    kind="keras",
+                    spec={},
+                    metrics=(Metric("rmse", float(i + v), "random", 0.1, 5), Metric("r2", 0.5)),
+                ),
+            )
+
+
+def _count_queries(store: CatalogStore, call) -> tuple[object, int]:  # noqa: ANN001
+    seen = []
+
+    def count(*_args: object) -> None:
+        seen.append(1)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        result = call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return result, len(seen)
+
+
+def test_summaries_take_the_same_number_of_queries_for_any_catalog(tmp_path: Path) -> None:
+    store = CatalogStore(sqlite_url(tmp_path / "registry.db"))
+    _register(store, 10)
+    small, small_queries = _count_queries(store, store.list_model_summaries)
+    _register(store, 60, start=10)
+    large, large_queries = _count_queries(store, store.list_model_summaries)
+    assert len(small) == 9 and len(large) == 63  # every tenth model is private
+    assert large_queries == small_queries <= 5
+
+
+def test_summaries_carry_the_newest_version_and_its_metrics(tmp_path: Path) -> None:
+    store = CatalogStore(sqlite_url(tmp_path / "registry.db"))
+    _register(store, 6)
+    by_name = {s.model.name: s for s in store.list_model_summaries()}
+    for i in range(6):
+        s = by_name[f"chemistry.m{i:04d}"]
+        newest = store.list_versions(s.model.name)[-1]
+        assert s.latest_version == 1 + i % 3 == newest.version
+        assert s.built_at == newest.created_at
+        assert s.metrics == newest.metrics
+        assert s.metrics[0] == Metric("rmse", float(i + i % 3), "random", 0.1, 5)
+        assert s.model == store.get_model(s.model.name)
+
+
+def test_summaries_filter_as_list_models_does(tmp_path: Path) -> None:
+    store = CatalogStore(sqlite_url(tmp_path / "registry.db"))
+    _register(store, 30)
+    store.upsert_model(
+        ModelInfo(
+            name="physics.unbuilt",
+            domain="physics",
+            task="simulation",
+            title="no versions yet",
+            description="",
+            input_type="atoms",
+            outputs=(),
+        )
+    )
+    for filters in (
+        {},
+        {"domain": "physics"},
+        {"task": "simulation"},
+        {"tag": "t1"},
+        {"q": "ODD"},
+        {"q": "t2", "domain": "chemistry"},
+        {"include_private": True},
+    ):
+        names = [s.model.name for s in store.list_model_summaries(**filters)]
+        listed, total = store.list_models(**filters, limit=1000)
+        assert names == [m.name for m in listed] and total == len(names), filters
+    unbuilt = store.list_model_summaries(task="simulation")[0]
+    assert (unbuilt.latest_version, unbuilt.built_at, unbuilt.metrics) == (None, None, ())
+
+
+def test_facets_list_what_public_models_use(tmp_path: Path) -> None:
+    store = CatalogStore(sqlite_url(tmp_path / "registry.db"))
+    _register(store, 10)  # model 9 (chemistry, tag t0) is private
+    assert store.list_facets() == {
+        "domain": ["chemistry", "physics"],
+        "task": ["regression"],
+        "tag": ["t0", "t1", "t2"],
+    }
+    store.upsert_model(
+        ModelInfo(
+            name="web.hidden",
+            domain="web",
+            task="secret",
+            title="",
+            description="",
+            input_type="smiles",
+            outputs=(),
+            tags=("hidden",),
+            visibility="private",
+        )
+    )
+    assert "web" not in store.list_facets()["domain"]
+    assert "hidden" in store.list_facets(include_private=True)["tag"]
