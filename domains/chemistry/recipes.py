@@ -155,6 +155,7 @@ def train_property_model(
         for key, val in (("y", t.y[i_te]), ("mean", mean), ("std", std), ("sim", sim)):
             held[key].append(val)
     y, mean, std, sim = (np.concatenate(held[k]) for k in ("y", "mean", "std", "sim"))
+    mean_random, std_random = mean, std
     scale = training.fit_sigma_scale(y, mean, std)
     threshold = ad.choose_threshold(sim)
     metrics = _aggregate(per_split, "random")
@@ -178,9 +179,17 @@ def train_property_model(
     )
     path = ctx.workdir / "model.keras"
     final.save(path)
+    rmse = next(m for m in metrics if m.name == "rmse" and m.split == "random")
+    plots, captions = training.holdout_plots(
+        ctx.put_artifact, y, mean_random, std_random * scale,
+        quantity=output.name, unit=output.unit,
+        metric_text=f"RMSE {rmse.value:.3f} ± {rmse.std:.3f}",
+        held_out=f"test sets of {p['n_splits']} random splits",
+    )  # fmt: skip
     artifacts = {
         "model": ctx.put_artifact(path),
         "training_smiles": ctx.put_artifact("\n".join(t.smiles).encode()),
+        **plots,
     }
     ctx.progress(1.0, "saved")
     spec = {
@@ -196,6 +205,7 @@ def train_property_model(
         },
         "outputs": [{"name": output.name, "unit": output.unit}],
         "uncertainty": "last_column",
+        "plots": captions,
         "annotators": [
             {
                 "name": "chemistry.tanimoto_domain",
@@ -239,7 +249,7 @@ def property_recipe(info: ModelInfo, data: PropertyData, **param_changes: Any) -
         train=train,
         params={**DEFAULT_PARAMS, **param_changes},
         quick=QUICK_PARAMS,
-        revision="2",
+        revision="3",
         data=(DATA / data.file,),
     )
 

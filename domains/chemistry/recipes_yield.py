@@ -124,9 +124,16 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     )
     path = ctx.workdir / "model.keras"
     final.save(path)
+    r2 = next(m for m in metrics if m.name == "r2")
+    plots, captions = training.holdout_plots(
+        ctx.put_artifact, yh, mh, sh * scale, quantity="yield", unit="%",
+        metric_text=f"R2 {r2.value:.3f} ± {r2.std:.3f}",
+        held_out=f"test sets of {p['n_splits']} random 70/30 splits",
+    )  # fmt: skip
     artifacts = {
         "model": ctx.put_artifact(path),
         "training_components": ctx.put_artifact("\n".join(sorted(components)).encode()),
+        **plots,
     }
     spec = {
         "input_type": "reaction_smiles",
@@ -136,6 +143,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         },
         "outputs": [{"name": "yield", "unit": "%"}],
         "uncertainty": "last_column",
+        "plots": captions,
         "annotators": [
             {
                 "name": "chemistry.components_seen",
@@ -177,7 +185,7 @@ def yield_recipe(info: ModelInfo, data: YieldData, **changes: Any) -> Recipe:
         train=train,
         params={**PARAMS, **changes},
         quick=QUICK,
-        revision="1",
+        revision="2",
         data=(DATA / data.file,),
     )
 

@@ -141,3 +141,34 @@ def fit_sigma_scale(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:
     """The factor that puts 68.3 % of held-out errors inside one scaled sigma."""
     ratio = np.abs(mean - y) / np.maximum(std, 1e-9)
     return float(np.quantile(ratio, 0.683)) if len(ratio) else 1.0
+
+
+def holdout_plots(
+    put_artifact: Any,
+    y: np.ndarray,
+    mean: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    quantity: str,
+    unit: str,
+    metric_text: str,
+    held_out: str,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Parity and error-against-uncertainty plots of held-out predictions, stored as
+    artifacts. Returns (role -> sha256, role -> caption) for the version's spec."""
+    from hub.plots import parity_svg, uncertainty_svg
+
+    artifacts = {
+        "plot_parity": put_artifact(
+            parity_svg(y, mean, quantity=quantity, unit=unit, metric_text=metric_text)
+        ),
+        "plot_uncertainty": put_artifact(uncertainty_svg(y, mean, sigma, unit=unit)),
+    }
+    captions = {
+        "plot_parity": f"Predicted against measured {quantity} ({unit}), {held_out}.",
+        "plot_uncertainty": (
+            f"Absolute error against the calibrated uncertainty ({unit}), {held_out}; "
+            "the red line is the RMS error per sigma decile, ideally on the dashed line."
+        ),
+    }
+    return artifacts, captions
