@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 
 from hub.catalog.refs import NAME_RE, Ref, parse_ref
 from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, as_utc, utcnow
-from hub.entities import Alias, Metric, ModelInfo, Version, VersionCreate
+from hub.entities import Alias, Metric, ModelInfo, OutputSpec, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
 
 _SQLITE_PRAGMAS = (
@@ -46,6 +46,23 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+_SUMMARY_COLUMNS = (
+    "id",
+    "name",
+    "domain",
+    "task",
+    "title",
+    "description",
+    "input_type",
+    "outputs",
+    "owner",
+    "visibility",
+    "default_alias",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -184,12 +201,24 @@ class CatalogStore:
                 VersionRow.version == newest.c.version,
             ),
         )
-        with self.session() as s:
-            models = s.scalars(stmt.order_by(ModelRow.name)).all()
-            versions = {row.model_id: row for row in s.execute(latest)}
+        model_ids = stmt.with_only_columns(ModelRow.id)
+        with self.session() as s:  # Core rows, no ORM objects: this reads the whole catalog
+            conn = s.connection()
+            models = conn.execute(
+                stmt.with_only_columns(*(getattr(ModelRow, c) for c in _SUMMARY_COLUMNS)).order_by(
+                    ModelRow.name
+                )
+            ).all()
+            tags: dict[int, list[str]] = {}
+            for model_id, tag_name in conn.execute(
+                select(TagRow.model_id, TagRow.tag)
+                .where(TagRow.model_id.in_(model_ids))
+                .order_by(TagRow.tag)
+            ).all():
+                tags.setdefault(model_id, []).append(tag_name)
+            versions = {row.model_id: row for row in conn.execute(latest).all()}
             metrics: dict[int, list[Metric]] = {}
-            ids = latest.with_only_columns(VersionRow.id)
-            for vid, name, value, split, std, n in s.execute(
+            for vid, name, value, split, std, n in conn.execute(
                 select(
                     MetricRow.version_id,
                     MetricRow.name,
@@ -198,22 +227,45 @@ class CatalogStore:
                     MetricRow.std,
                     MetricRow.n,
                 )
-                .where(MetricRow.version_id.in_(ids))
+                .where(MetricRow.version_id.in_(latest.with_only_columns(VersionRow.id)))
                 .order_by(MetricRow.id)
-            ):
+            ).all():
                 metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
-            out = []
-            for m in models:
-                v = versions.get(m.id)
-                out.append(
-                    ModelSummary(
-                        model=m.to_entity(),
-                        latest_version=v.version if v else None,
-                        built_at=as_utc(v.created_at) if v else None,
-                        metrics=tuple(metrics.get(v.id, ())) if v else (),
-                    )
+        out = []
+        for row in models:
+            fields = dict(zip(_SUMMARY_COLUMNS, row, strict=True))
+            model_id = fields.pop("id")
+            info = ModelInfo(
+                **fields
+                | {
+                    "outputs": tuple(OutputSpec(**o) for o in fields["outputs"] or ()),
+                    "tags": tuple(tags.get(model_id, ())),
+                    "created_at": as_utc(fields["created_at"]),
+                    "updated_at": as_utc(fields["updated_at"]),
+                }
+            )
+            v = versions.get(model_id)
+            out.append(
+                ModelSummary(info)
+                if v is None
+                else ModelSummary(
+                    info, v.version, as_utc(v.created_at), tuple(metrics.get(v.id, ()))
                 )
-            return out
+            )
+        return out
+
+    def catalog_stamp(self) -> tuple[object, ...]:
+        """Changes whenever a model is added or updated (tags, visibility, ...) or a version is
+        registered: what a cache of catalog pages checks before serving a copy."""
+        with self.session() as s:
+            row = s.execute(
+                select(
+                    func.count(ModelRow.id),
+                    func.max(ModelRow.updated_at),
+                    select(func.max(VersionRow.id)).scalar_subquery(),
+                )
+            ).one()
+            return tuple(row)
 
     def list_facets(self, *, include_private: bool = False) -> dict[str, list[str]]:
         """The domains, tasks and tags in use (of public models unless ``include_private``),

@@ -8,6 +8,9 @@ server (see :mod:`hub.service.web_security`).
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +97,39 @@ def render(template: str, *, status_code: int = 200, **context: Any) -> HTMLResp
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 
+class PageCache:
+    """Rendered pages by key, each kept while the catalog's stamp
+    (:meth:`~hub.catalog.CatalogStore.catalog_stamp`) is the one it was rendered under: a
+    registered version or an updated model invalidates it, in every worker process."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, tuple[Hashable, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, stamp: Hashable) -> str | None:
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is None or hit[0] != stamp:
+                return None
+            self._pages.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: Hashable, stamp: Hashable, html: str) -> None:
+        with self._lock:
+            self._pages[key] = (stamp, html)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+index_cache = PageCache()
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(
     catalog: CatalogDep,
@@ -103,15 +139,20 @@ def index(
     tag: str | None = Query(None, max_length=100),
 ) -> HTMLResponse:
     """Every public model, filtered by text, domain, task and tag."""
-    summaries = catalog.list_model_summaries(
-        q=q or None, domain=domain or None, task=task or None, tag=tag or None
-    )
-    return render(
-        "index.html",
-        entries=[IndexEntry.of(s) for s in summaries],
-        facets=catalog.list_facets(),
-        selected={"q": q or "", "domain": domain or "", "task": task or "", "tag": tag or ""},
-    )
+    selected = {"q": q or "", "domain": domain or "", "task": task or "", "tag": tag or ""}
+    key, stamp = (catalog.url, *selected.values()), catalog.catalog_stamp()
+    html = index_cache.get(key, stamp)
+    if html is None:
+        summaries = catalog.list_model_summaries(
+            q=q or None, domain=domain or None, task=task or None, tag=tag or None
+        )
+        html = env.get_template("index.html").render(
+            entries=[IndexEntry.of(s) for s in summaries],
+            facets=catalog.list_facets(),
+            selected=selected,
+        )
+        index_cache.put(key, stamp, html)
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @router.get("/models/{name}", response_class=HTMLResponse)

@@ -129,3 +129,30 @@ def test_facets_list_what_public_models_use(tmp_path: Path) -> None:
     )
     assert "web" not in store.list_facets()["domain"]
     assert "hidden" in store.list_facets(include_private=True)["tag"]
+
+
+def test_index_page_cache_follows_the_catalog(tmp_path: Path) -> None:
+    """The rendered index is reused only while nothing changed: a new model, a new version
+    or an updated model shows on the next request."""
+    from fastapi.testclient import TestClient
+
+    from hub.config import Settings
+    from hub.runtime import Runtime
+    from hub.service.app import create_app
+
+    settings = Settings(
+        database_url=sqlite_url(tmp_path / "registry.db"), artifacts_dir=tmp_path / "artifacts"
+    )
+    store = CatalogStore(settings.database_url)
+    _register(store, 3)
+    client = TestClient(create_app(Runtime(settings, store=store), warm=False))
+    first = client.get("/").text
+    assert first.count("<tr data-search=") == 3 and client.get("/").text == first
+    _register(store, 1, start=3)
+    assert client.get("/").text.count("<tr data-search=") == 4
+    assert ">v2<" not in client.get("/?q=model+0").text
+    store.register_version("chemistry.m0000", VersionCreate(kind="keras", spec={}))
+    assert ">v2<" in client.get("/?q=model+0").text
+    info = store.get_model("chemistry.m0000")
+    store.upsert_model(ModelInfo(**{**info.to_dict(), "title": "renamed", "outputs": ()}))
+    assert "renamed" in client.get("/").text
