@@ -1,9 +1,11 @@
 """Recipes of the physics models. A simulator's recipe trains nothing: it registers the engine's
-name and parameters, with a reference figure the engine computes at registration."""
+name and parameters, with reference figures the engine computes at registration (and plots of
+them, stored as ``plot_*`` artifacts the catalog pages show)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ase.build import bulk, molecule
@@ -18,32 +20,80 @@ ENERGY_OUTPUTS = (
 )
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What a simulator's recipe measures at registration: metrics, and plots as
+    ``role -> (SVG bytes, caption)`` (roles start with ``plot_``)."""
+
+    metrics: list[Metric]
+    plots: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+
 def simulator_recipe(
     info: ModelInfo,
     simulator: str,
     params: dict[str, Any],
-    reference: Callable[[Callable], list[Metric]],
+    reference: Callable[[Callable], Reference | list[Metric]],
+    *,
+    revision: str = "2",
 ) -> Recipe:
     def register(ctx: RecipeContext) -> RecipeResult:
         from hub.plugins import load_plugins
 
         compute = load_plugins().simulator(simulator).build(**ctx.params)
-        metrics = reference(compute)
+        ref = reference(compute)
+        ref = ref if isinstance(ref, Reference) else Reference(list(ref))
+        spec: dict[str, Any] = {"simulator": simulator, "params": dict(ctx.params)}
+        artifacts = {role: ctx.put_artifact(svg) for role, (svg, _) in ref.plots.items()}
+        if ref.plots:
+            spec["plots"] = {role: caption for role, (_, caption) in ref.plots.items()}
         ctx.progress(1.0, "checked")
         return RecipeResult(
-            kind="simulator",
-            spec={"simulator": simulator, "params": dict(ctx.params)},
-            metrics=tuple(metrics),
+            kind="simulator", spec=spec, artifacts=artifacts, metrics=tuple(ref.metrics)
         )
 
-    return Recipe(model=info, train=register, params=params, revision="2")
+    return Recipe(model=info, train=register, params=params, revision=revision)
 
 
-def _cu_lattice(compute: Callable) -> list[Metric]:
+def _cu_lattice(compute: Callable) -> Reference:
+    """E(a) of fcc Cu (one-atom primitive cell) on a 0.005 Å grid: the lattice constant at the
+    grid's minimum, the bulk modulus from a Birch-Murnaghan fit, and the curve as a plot."""
+    import numpy as np
+    from ase.eos import EquationOfState
+    from ase.units import GPa
+
+    from hub.plots import curve_svg
+
     grid = [3.50 + 0.005 * i for i in range(41)]
     energies = [compute(bulk("Cu", "fcc", a=a))["energy"] for a in grid]
     a0 = grid[min(range(len(grid)), key=energies.__getitem__)]
-    return [Metric("cu_fcc_lattice_constant_angstrom", a0, split="reference")]
+    volumes = np.array(grid) ** 3 / 4  # Å^3 per atom
+    eos = EquationOfState(volumes, energies, eos="birchmurnaghan")
+    _, _, bulk_modulus = eos.fit()
+    svg = curve_svg(
+        {  # the fit as a line (41 points), every other computed point as a marker (21)
+            f"Birch-Murnaghan fit, B = {bulk_modulus / GPa:.0f} GPa": (
+                grid,
+                [float(e) for e in eos.func(volumes, *eos.eos_parameters)],
+            ),
+            "computed by the engine": (grid[::2], energies[::2]),
+        },
+        xlabel="lattice constant a (Å)",
+        ylabel="energy per atom (eV)",
+        title=f"equation of state of fcc Cu, minimum at a = {a0:.3f} Å",
+    )
+    caption = (
+        "Energy per atom of fcc Cu against the lattice constant, computed by this engine at "
+        f"registration; minimum at {a0:.3f} Å (experiment about 3.615 Å), bulk modulus "
+        f"{bulk_modulus / GPa:.0f} GPa from a Birch-Murnaghan fit (experiment about 140 GPa)."
+    )
+    return Reference(
+        [
+            Metric("cu_fcc_lattice_constant_angstrom", a0, split="reference"),
+            Metric("cu_bulk_modulus_gpa", float(bulk_modulus / GPa), split="reference"),
+        ],
+        {"plot_eos": (svg, caption)},
+    )
 
 
 def _ar_dimer(compute: Callable) -> list[Metric]:
@@ -87,6 +137,7 @@ EMT = simulator_recipe(
     "physics.emt",
     {"engine": "auto"},
     _cu_lattice,
+    revision="3",  # 3: E(a) plot and bulk modulus
 )
 
 LENNARD_JONES = simulator_recipe(
