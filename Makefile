@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test install build lint bench clean
+.PHONY: serve test install build lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ build: $(STAMP)
 serve: build
 	$(BIN)/hub serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+# The web catalog's tests drive Debian's chromium through chromium-driver (Selenium).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x /usr/bin/chromedriver -a -x /usr/bin/chromium || { \
+	  echo "installing chromium and chromium-driver for the web catalog tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+test: $(STAMP) browser
+	HUB_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub domains tests bench
@@ -34,6 +41,7 @@ bench: build
 	$(BIN)/python bench/predict_latency.py
 	$(BIN)/python bench/featurize_throughput.py
 	$(BIN)/python bench/calculator_overhead.py
+	$(BIN)/python bench/catalog_index.py
 
 clean:
 	rm -rf $(VENV) registry.db registry.db-* artifacts
