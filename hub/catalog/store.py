@@ -10,18 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 
-from sqlalchemy import and_, create_engine, event, func, or_, select
+from sqlalchemy import create_engine, event, func, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
 from hub.catalog.refs import NAME_RE, Ref, parse_ref
-from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, as_utc, utcnow
-from hub.entities import Alias, Metric, ModelInfo, OutputSpec, Version, VersionCreate
+from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, utcnow
+from hub.catalog.summaries import ModelSummary, read_facets, read_stamp, read_summaries
+from hub.entities import Alias, ModelInfo, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
 
 _SQLITE_PRAGMAS = (
@@ -46,34 +46,6 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-
-_SUMMARY_COLUMNS = (
-    "id",
-    "name",
-    "domain",
-    "task",
-    "title",
-    "description",
-    "input_type",
-    "outputs",
-    "owner",
-    "visibility",
-    "default_alias",
-    "created_at",
-    "updated_at",
-)
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """A model with what a catalog index shows of its newest version: the number, when it
-    was built and its metrics (no spec, no artifacts)."""
-
-    model: ModelInfo
-    latest_version: int | None = None
-    built_at: datetime | None = None
-    metrics: tuple[Metric, ...] = ()
 
 
 class CatalogStore:
@@ -186,103 +158,20 @@ class CatalogStore:
         stmt = self._filtered(
             domain=domain, task=task, tag=tag, q=q, include_private=include_private
         )
-        newest = (
-            select(VersionRow.model_id, func.max(VersionRow.version).label("version"))
-            .where(VersionRow.model_id.in_(stmt.with_only_columns(ModelRow.id)))
-            .group_by(VersionRow.model_id)
-            .subquery()
-        )
-        latest = select(
-            VersionRow.id, VersionRow.model_id, VersionRow.version, VersionRow.created_at
-        ).join(
-            newest,
-            and_(
-                VersionRow.model_id == newest.c.model_id,
-                VersionRow.version == newest.c.version,
-            ),
-        )
-        model_ids = stmt.with_only_columns(ModelRow.id)
-        with self.session() as s:  # Core rows, no ORM objects: this reads the whole catalog
-            conn = s.connection()
-            models = conn.execute(
-                stmt.with_only_columns(*(getattr(ModelRow, c) for c in _SUMMARY_COLUMNS)).order_by(
-                    ModelRow.name
-                )
-            ).all()
-            tags: dict[int, list[str]] = {}
-            for model_id, tag_name in conn.execute(
-                select(TagRow.model_id, TagRow.tag)
-                .where(TagRow.model_id.in_(model_ids))
-                .order_by(TagRow.tag)
-            ).all():
-                tags.setdefault(model_id, []).append(tag_name)
-            versions = {row.model_id: row for row in conn.execute(latest).all()}
-            metrics: dict[int, list[Metric]] = {}
-            for vid, name, value, split, std, n in conn.execute(
-                select(
-                    MetricRow.version_id,
-                    MetricRow.name,
-                    MetricRow.value,
-                    MetricRow.split,
-                    MetricRow.std,
-                    MetricRow.n,
-                )
-                .where(MetricRow.version_id.in_(latest.with_only_columns(VersionRow.id)))
-                .order_by(MetricRow.id)
-            ).all():
-                metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
-        out = []
-        for row in models:
-            fields = dict(zip(_SUMMARY_COLUMNS, row, strict=True))
-            model_id = fields.pop("id")
-            info = ModelInfo(
-                **fields
-                | {
-                    "outputs": tuple(OutputSpec(**o) for o in fields["outputs"] or ()),
-                    "tags": tuple(tags.get(model_id, ())),
-                    "created_at": as_utc(fields["created_at"]),
-                    "updated_at": as_utc(fields["updated_at"]),
-                }
-            )
-            v = versions.get(model_id)
-            out.append(
-                ModelSummary(info)
-                if v is None
-                else ModelSummary(
-                    info, v.version, as_utc(v.created_at), tuple(metrics.get(v.id, ()))
-                )
-            )
-        return out
+        with self.session() as s:
+            return read_summaries(s.connection(), stmt)
 
     def catalog_stamp(self) -> tuple[object, ...]:
         """Changes whenever a model is added or updated (tags, visibility, ...) or a version is
         registered: what a cache of catalog pages checks before serving a copy."""
         with self.session() as s:
-            row = s.execute(
-                select(
-                    func.count(ModelRow.id),
-                    func.max(ModelRow.updated_at),
-                    select(func.max(VersionRow.id)).scalar_subquery(),
-                )
-            ).one()
-            return tuple(row)
+            return read_stamp(s.connection())
 
     def list_facets(self, *, include_private: bool = False) -> dict[str, list[str]]:
         """The domains, tasks and tags in use (of public models unless ``include_private``),
         each sorted: what a catalog page offers as filters."""
-        visible = select(ModelRow.id)
-        if not include_private:
-            visible = visible.where(ModelRow.visibility == "public")
-        columns = {
-            "domain": (ModelRow.domain, ModelRow.id),
-            "task": (ModelRow.task, ModelRow.id),
-            "tag": (TagRow.tag, TagRow.model_id),
-        }
         with self.session() as s:
-            return {
-                key: list(s.scalars(select(col).where(owner.in_(visible)).distinct().order_by(col)))
-                for key, (col, owner) in columns.items()
-            }
+            return read_facets(s.connection(), include_private=include_private)
 
     # -- versions -------------------------------------------------------------------------
     def register_version(

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 
 from hub import __version__
-from hub.catalog.store import ModelSummary
+from hub.catalog.summaries import ModelSummary
 from hub.errors import NotFound
 from hub.service.cards import (
     format_metric,

@@ -1,0 +1,141 @@
+"""Whole-catalog reads for index pages: every model with its newest version's number, build
+time and metrics, in a fixed number of queries of plain rows (no ORM objects, no query per
+model); the facets a page filters by; a stamp that changes with the catalog.
+
+:class:`~hub.catalog.store.CatalogStore` calls these inside its session; they take a
+connection and a select of :class:`~hub.catalog.rows.ModelRow` already filtered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.sql import Select
+
+from hub.catalog.rows import MetricRow, ModelRow, TagRow, VersionRow, as_utc
+from hub.entities import Metric, ModelInfo, OutputSpec
+
+_MODEL_COLUMNS = (
+    "id",
+    "name",
+    "domain",
+    "task",
+    "title",
+    "description",
+    "input_type",
+    "outputs",
+    "owner",
+    "visibility",
+    "default_alias",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model with what a catalog index shows of its newest version: the number, when it
+    was built and its metrics (no spec, no artifacts)."""
+
+    model: ModelInfo
+    latest_version: int | None = None
+    built_at: datetime | None = None
+    metrics: tuple[Metric, ...] = ()
+
+
+def read_summaries(conn: Connection, models: Select) -> list[ModelSummary]:
+    """Summaries of the models ``models`` selects, by name. Four queries: models, their
+    tags, their newest versions, those versions' metrics."""
+    model_ids = models.with_only_columns(ModelRow.id)
+    newest = (
+        select(VersionRow.model_id, func.max(VersionRow.version).label("version"))
+        .where(VersionRow.model_id.in_(model_ids))
+        .group_by(VersionRow.model_id)
+        .subquery()
+    )
+    latest = select(
+        VersionRow.id, VersionRow.model_id, VersionRow.version, VersionRow.created_at
+    ).join(
+        newest,
+        and_(VersionRow.model_id == newest.c.model_id, VersionRow.version == newest.c.version),
+    )
+    rows = conn.execute(
+        models.with_only_columns(*(getattr(ModelRow, c) for c in _MODEL_COLUMNS)).order_by(
+            ModelRow.name
+        )
+    ).all()
+    tags: dict[int, list[str]] = {}
+    for model_id, tag in conn.execute(
+        select(TagRow.model_id, TagRow.tag)
+        .where(TagRow.model_id.in_(model_ids))
+        .order_by(TagRow.tag)
+    ).all():
+        tags.setdefault(model_id, []).append(tag)
+    versions = {row.model_id: row for row in conn.execute(latest).all()}
+    metrics: dict[int, list[Metric]] = {}
+    for vid, name, value, split, std, n in conn.execute(
+        select(
+            MetricRow.version_id,
+            MetricRow.name,
+            MetricRow.value,
+            MetricRow.split,
+            MetricRow.std,
+            MetricRow.n,
+        )
+        .where(MetricRow.version_id.in_(latest.with_only_columns(VersionRow.id)))
+        .order_by(MetricRow.id)
+    ).all():
+        metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
+    out = []
+    for row in rows:
+        fields = dict(zip(_MODEL_COLUMNS, row, strict=True))
+        model_id = fields.pop("id")
+        info = ModelInfo(
+            **fields
+            | {
+                "outputs": tuple(OutputSpec(**o) for o in fields["outputs"] or ()),
+                "tags": tuple(tags.get(model_id, ())),
+                "created_at": as_utc(fields["created_at"]),
+                "updated_at": as_utc(fields["updated_at"]),
+            }
+        )
+        v = versions.get(model_id)
+        if v is None:
+            out.append(ModelSummary(info))
+        else:
+            found = tuple(metrics.get(v.id, ()))
+            out.append(ModelSummary(info, v.version, as_utc(v.created_at), found))
+    return out
+
+
+def read_facets(conn: Connection, *, include_private: bool) -> dict[str, list[str]]:
+    """The domains, tasks and tags in use (of public models unless ``include_private``)."""
+    visible = select(ModelRow.id)
+    if not include_private:
+        visible = visible.where(ModelRow.visibility == "public")
+    columns = {
+        "domain": (ModelRow.domain, ModelRow.id),
+        "task": (ModelRow.task, ModelRow.id),
+        "tag": (TagRow.tag, TagRow.model_id),
+    }
+    return {
+        key: list(
+            conn.execute(select(col).where(owner.in_(visible)).distinct().order_by(col)).scalars()
+        )
+        for key, (col, owner) in columns.items()
+    }
+
+
+def read_stamp(conn: Connection) -> tuple[object, ...]:
+    """(number of models, latest model update, newest version id): changes whenever a model
+    is added or updated or a version registered."""
+    row = conn.execute(
+        select(
+            func.count(ModelRow.id),
+            func.max(ModelRow.updated_at),
+            select(func.max(VersionRow.id)).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
