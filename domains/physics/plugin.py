@@ -11,7 +11,9 @@ ATOMS_HELP = (
 
 
 def domain() -> Domain:
+    from domains.physics.nnp_kind import NNP_KIND
     from domains.physics.recipes import RECIPES
+    from domains.physics.recipes_nnp import RECIPES as NNP_RECIPES
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
     from domains.physics.structures import describe_molecule3d, parse_atoms, parse_molecule3d
     from domains.physics.tasks import TASKS
@@ -41,5 +43,6 @@ def domain() -> Domain:
         input_types=(atoms, molecule3d),
         simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR),
         tasks=TASKS,
-        recipes=RECIPES,
+        model_kinds=(NNP_KIND,),
+        recipes=RECIPES + NNP_RECIPES,
     )
