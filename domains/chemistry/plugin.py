@@ -12,9 +12,16 @@ def domain() -> Domain:
     from domains.chemistry.explain import explain_molecule
     from domains.chemistry.featurizers import RDKIT2D_MORGAN
     from domains.chemistry.molecules import Molecule, parse_molecule
+    from domains.chemistry.products import (
+        TEMPLATE_KIND,
+        ReactantSet,
+        depict_reactants,
+        parse_reactants,
+    )
     from domains.chemistry.reaction_features import COMPONENTS_SEEN, REACTION_BAG
     from domains.chemistry.reactions import Reaction, parse_reaction
     from domains.chemistry.recipes import RECIPES
+    from domains.chemistry.recipes_products import RECIPES as PRODUCT_RECIPES
     from domains.chemistry.recipes_yield import RECIPES as YIELD_RECIPES
 
     smiles = InputType(
@@ -40,11 +47,23 @@ def domain() -> Domain:
         depict=depict_reaction,
         example="Brc1ccccn1.Cc1ccc(N)cc1>>Cc1ccc(Nc2ccccn2)cc1",
     )
+    reactants = InputType(
+        name="reactants",
+        description=(
+            "Reactants to react: 'A.B', a reaction SMILES 'A.B>reagents>' (a product side is "
+            "not used, only ranked), or {reactants: [...], reagents: [...]}"
+        ),
+        parse=parse_reactants,
+        describe=ReactantSet.describe,
+        depict=depict_reactants,
+        example={"reactants": ["OC(=O)c1ccccc1", "NCc1ccccc1"], "reagents": ["CCN=C=NCCCN(C)C"]},
+    )
     return Domain(
         name="chemistry",
         description="Molecules from SMILES, with RDKit",
-        input_types=(smiles, reaction),
+        input_types=(smiles, reaction, reactants),
         featurizers=(RDKIT2D_MORGAN, REACTION_BAG),
         annotators=(TANIMOTO_DOMAIN, COMPONENTS_SEEN),
-        recipes=RECIPES + YIELD_RECIPES,
+        model_kinds=(TEMPLATE_KIND,),
+        recipes=RECIPES + YIELD_RECIPES + PRODUCT_RECIPES,
     )

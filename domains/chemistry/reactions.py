@@ -61,7 +61,7 @@ class Reaction:
         return {"reaction": self.smiles()}
 
 
-def _canonical(part: str, where: str) -> list[str]:
+def canonical_components(part: str, where: str) -> list[str]:
     out = []
     for frag in (p for p in part.split(".") if p):
         try:
@@ -100,8 +100,8 @@ def parse_reaction(raw: Any) -> Reaction:
         roles = {k: v for k, v in raw.items() if k != "product"}
         if not all(isinstance(v, str) for v in raw.values()):
             raise ItemError("each role takes one SMILES string", code="invalid_reaction")
-        comps = _canonical(".".join(roles.values()), "reactant")
-        products = _canonical(raw.get("product", ""), "product")
+        comps = canonical_components(".".join(roles.values()), "reactant")
+        products = canonical_components(raw.get("product", ""), "product")
         return Reaction(comps, [], products, {k: Chem.CanonSmiles(v) for k, v in roles.items()})
     text = require_text(raw, "reaction SMILES", MAX_REACTION_CHARS)
     parts = text.split(">")
@@ -115,5 +115,7 @@ def parse_reaction(raw: Any) -> Reaction:
     if not left.strip():
         raise ItemError("the reactant side is empty", code="invalid_reaction")
     return Reaction(
-        _canonical(left, "reactant"), _canonical(mid, "agent"), _canonical(right, "product")
+        canonical_components(left, "reactant"),
+        canonical_components(mid, "agent"),
+        canonical_components(right, "product"),
     )

@@ -1,0 +1,229 @@
+"""The reaction-template library of ``chemistry.reaction-product``: SMARTS by reaction class.
+
+Each :class:`Template` is an RDKit reaction SMARTS over one or two reactants, giving the main
+product only (leaving groups and by-products are dropped). ``prior`` ranks templates against
+each other; ``context`` lists conditions (reagents, catalysts) that make a class likely, each
+with a bonus added to the score when a matching component is present, and ``missing`` is
+added when none of the ``needs`` conditions is present. Scores are log-odds-like: candidates
+are ranked by them and their softmax is reported.
+
+The library is data: the recipe stores it as a JSON artifact, so a registered version names
+exactly the templates it applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Reusable SMARTS fragments -----------------------------------------------------------------
+# A nucleophilic N-H amine: primary or secondary, aliphatic or aniline-type; not an amide,
+# sulfonamide, urea, amidine, hydrazine or hydroxylamine nitrogen.
+AMINE = "[NX3;H2,H1;!$(N-[C,S,P]=[O,S,N]);!$(N-[#7,#8]);!$(N-C#N)]"
+# A carboxylic acid carbon (formic acid included; carbonic and carbamic acids not).
+ACID_C = "[CX3;$(C(-[#6])(=O)-[OX2H1]),$([CH1](=O)-[OX2H1])]"
+ACYL_CL_C = "[CX3;$(C(-[#6])(=O)Cl)]"
+# An alcohol or phenol O-H, not an acid's.
+ALCOHOL = "[OX2H1;$(O-[CX4]),$(O-c);!$(O-[#6]=*)]"
+# An aromatic carbon activated for nucleophilic substitution: ortho/para to ring N, nitro or
+# cyano.
+ACTIVATED_C = (
+    "[c;$(c:n),$(c:c:c:n),$(c:c-[N+](=O)[O-]),$(c:c:c:c-[N+](=O)[O-]),$(c:c-C#N),$(c:c:c:c-C#N)]"
+)
+BORON = "[B;$(B(-[OX2])-[OX2]),$([B-](F)(F)F)]"
+ALDEHYDE_OR_KETONE_C = "[CX3;$([CH1](=O)-[#6]),$([CH2]=O),$(C(=O)(-[#6])-[#6]);!$(C(=O)-[O,N,S])]"
+ALKYL_C = "[CX4;H1,H2,H3;!$(C(F)(F)F);!$(C-[O,N])]"
+LEAVING = {
+    "I": ("I", 0.6),
+    "Br": ("Br", 0.4),
+    "OTf": ("O-S(=O)(=O)-C(F)(F)F", 0.3),
+    "Cl": ("Cl", 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition recognised in the components: any of ``smarts`` matching one of them."""
+
+    name: str
+    smarts: tuple[str, ...]
+    exact: bool = True  # the whole component is the reagent (else: contains the pattern)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "smarts": list(self.smarts), "exact": self.exact}
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str  # the rule's name returned with each candidate
+    reaction_class: str
+    smarts: str
+    prior: float = 0.0
+    context: dict[str, float] = field(default_factory=dict)  # condition -> bonus
+    needs: tuple[str, ...] = ()  # conditions without which ``missing`` applies
+    missing: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["needs"] = list(self.needs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Template:
+        return cls(**{**d, "needs": tuple(d.get("needs", ())), "context": dict(d["context"])})
+
+
+CONDITIONS = (
+    Condition("pd_or_ni", ("[Pd]", "[Ni]"), exact=False),
+    Condition(
+        "coupling_agent",
+        (
+            "CN(C)C(=[N+](C)C)On1nnc2cccnc21",  # HATU
+            "CN(C)C(On1nnc2ccccc21)=[N+](C)C",  # HBTU
+            "C(=NC1CCCCC1)=NC1CCCCC1",  # DCC
+            "CC(C)N=C=NC(C)C",  # DIC
+            "CCN=C=NCCCN(C)C",  # EDC
+            "O=C(n1ccnc1)n1ccnc1",  # CDI
+            "CCCP1(=O)OP(=O)(CCC)OP(=O)(CCC)O1",  # T3P
+            "On1nnc2ccccc21",  # HOBt
+        ),
+    ),
+    Condition(
+        "hydride_reductant",
+        ("[BH3-]C#N", "[BH-](OC(C)=O)(OC(C)=O)OC(C)=O", "[BH4-]", "[BH3]C#N", "[BH4]"),
+    ),
+    Condition(
+        "strong_acid",
+        (
+            "[OH]C(=O)C(F)(F)F",  # TFA
+            "[ClH]",
+            "[OH]S(=O)(=O)[OH]",
+            "Cc1ccc(cc1)S(=O)(=O)[OH]",
+            "[OH]S(=O)(=O)C",
+            "[#1+]",
+        ),
+    ),
+    Condition("hydroxide", ("[OH-]",)),
+    Condition(
+        "base",
+        (
+            "[#1-]",  # NaH
+            "[Na&H1]",
+            "[O-]C([O-])=O",
+            "[O-]C(=O)[OH]",
+            "CC(C)(C)[O-]",
+            "[OH-]",
+            "CCN(CC)CC",
+            "CCN(C(C)C)C(C)C",
+            "[O-]P(=O)([O-])[O-]",
+            "C1CCC2=NCCCN2CC1",  # DBU
+            "c1ccncc1",  # pyridine
+        ),
+    ),
+)
+
+
+def _cross_coupling(name: str, cls: str, nucleophile: str, product: str) -> list[Template]:
+    out = []
+    for leaving, bonus in LEAVING.values():
+        out.append(
+            Template(
+                name=name,
+                reaction_class=cls,
+                smarts=f"[c:1]-{leaving}.{nucleophile}>>{product}",
+                prior=bonus,
+                context={"pd_or_ni": 3.0, "base": 0.3},
+                needs=("pd_or_ni",),
+                missing=-1.5,
+            )
+        )
+    return out
+
+
+def default_templates() -> list[Template]:
+    """The library the recipe registers (order does not matter: candidates are scored)."""
+    t: list[Template] = []
+    t += [
+        Template(
+            "amide_coupling",
+            "amide coupling",
+            f"{ACID_C[:-1]}:1](=[O:2])-[OX2H1].{AMINE[:-1]}:3]>>[C:1](=[O:2])-[N:3]",
+            prior=0.5,
+            context={"coupling_agent": 3.0, "base": 0.3},
+        ),
+        Template(
+            "amide_coupling",
+            "amide coupling",
+            f"{ACYL_CL_C[:-1]}:1](=[O:2])-Cl.{AMINE[:-1]}:3]>>[C:1](=[O:2])-[N:3]",
+            prior=1.5,
+            context={"base": 0.5},
+        ),
+        Template(
+            "esterification",
+            "esterification",
+            f"{ACID_C[:-1]}:1](=[O:2])-[OX2H1].{ALCOHOL[:-1]}:3]>>[C:1](=[O:2])-[O:3]",
+            prior=0.0,
+            context={"strong_acid": 2.0, "coupling_agent": 2.0},
+        ),
+        Template(
+            "esterification",
+            "esterification",
+            f"{ACYL_CL_C[:-1]}:1](=[O:2])-Cl.{ALCOHOL[:-1]}:3]>>[C:1](=[O:2])-[O:3]",
+            prior=1.0,
+            context={"base": 0.5},
+        ),
+    ]
+    t += _cross_coupling(
+        "suzuki_miyaura", "Suzuki-Miyaura coupling", f"[c,$(C=C):2]-{BORON}", "[c:1]-[*:2]"
+    )
+    t += _cross_coupling(
+        "buchwald_hartwig", "Buchwald-Hartwig amination", f"{AMINE[:-1]}:2]", "[c:1]-[N:2]"
+    )
+    for nu, label, prior in ((AMINE, "N", 0.5), (ALCOHOL, "O", 0.0), ("[SX2H1]", "S", 0.3)):
+        for leaving, bonus in (("F", 0.5), ("Cl", 0.2), ("Br", 0.0)):
+            t.append(
+                Template(
+                    "snar",
+                    "nucleophilic aromatic substitution",
+                    f"{ACTIVATED_C[:-1]}:1]-{leaving}.{nu[:-1]}:2]>>[c:1]-[{label}:2]",
+                    prior=prior + bonus,
+                    context={"base": 0.7},
+                )
+            )
+    t += [
+        Template(
+            "reductive_amination",
+            "reductive amination",
+            f"{ALDEHYDE_OR_KETONE_C[:-1]}:1]=[OX1].{AMINE[:-1]}:2]>>[C:1]-[N:2]",
+            prior=0.0,
+            context={"hydride_reductant": 3.5},
+            needs=("hydride_reductant",),
+            missing=-1.0,
+        ),
+        Template(
+            "boc_deprotection",
+            "Boc deprotection",
+            "[N:1]-C(=O)-O-C(-[CH3])(-[CH3])-[CH3]>>[N:1]",
+            prior=0.0,
+            context={"strong_acid": 3.5},
+            needs=("strong_acid",),
+            missing=-1.0,
+        ),
+        Template(
+            "ester_hydrolysis",
+            "ester deprotection",
+            "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):1](=[O:2])-[OX2:3]-[CX4]>>[C:1](=[O:2])-[O:3]",
+            prior=-0.5,
+            context={"hydroxide": 3.5, "strong_acid": 2.0},
+            needs=("hydroxide", "strong_acid"),
+            missing=-2.0,
+        ),
+        Template(
+            "williamson_ether",
+            "Williamson ether synthesis",
+            f"{ALCOHOL[:-1]}:1].{ALKYL_C[:-1]}:2]-[Cl,Br,I]>>[O:1]-[C:2]",
+            prior=0.3,
+            context={"base": 2.0},
+        ),
+    ]
+    return t
