@@ -272,7 +272,7 @@ class NNPotential:
             tf.TensorSpec((None,), i32), tf.TensorSpec((), i32), tf.TensorSpec((None, 3, 3), f64),
         ]  # fmt: skip
 
-        @tf.function(input_signature=sig, reduce_retracing=True)
+        @tf.function(input_signature=sig, reduce_retracing=True, autograph=False)
         def run(pos, offsets, pi, pj, ang, atom_struct, n_struct, strain):  # noqa: ANN001, ANN202
             with tf.GradientTape() as tape:
                 tape.watch([pos, strain])

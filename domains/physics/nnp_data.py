@@ -71,6 +71,7 @@ def _md_snapshots(
         p["timestep_fs"] * units.fs,
         temperature_K=temperature_K,
         friction=0.02 / units.fs,
+        fixcm=False,
         rng=rng,
         logfile=None,
     )
@@ -118,7 +119,7 @@ def _chains(family: str, count: int, p: dict[str, Any], rng: np.random.Generator
             size = int(rng.choice([3, 4, 6, 8, 10, 13, 16, 19, 24, 38]))
             yield from _md_snapshots(_cluster(size, rng), min(t, 900.0), n, p, rng)
             for _ in range(max(1, n // 5)):  # dimers, repulsive wall to dissociation
-                r = rng.uniform(1.9, 5.4)
+                r = rng.uniform(2.0, 5.4)
                 yield Atoms("Cu2", positions=[[0, 0, 0], [r, 0, 0]])
         elif family == "strained":
             for _ in range(n):

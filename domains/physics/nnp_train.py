@@ -55,7 +55,7 @@ def feature_stats(data: Batches, spec: DescriptorSpec, limit: int = 400) -> tupl
     """Mean and standard deviation (F,) of the descriptors over up to ``limit`` structures."""
     import tensorflow as tf
 
-    @tf.function(input_signature=_signature(tf.float64), reduce_retracing=True)
+    @tf.function(input_signature=_signature(tf.float64), reduce_retracing=True, autograph=False)
     def describe(pos, offsets, pi, pj, ang, atom_struct, n_struct):  # noqa: ANN001, ANN202
         r = tf.gather(pos, pj) + offsets - tf.gather(pos, pi)
         return descriptors(r, pi, pj, ang, tf.shape(pos)[0], spec, tf.float64)
@@ -119,7 +119,7 @@ def fit(
         tf.TensorSpec((None, 3), dtype),
     ]  # fmt: skip
 
-    @tf.function(input_signature=sig, reduce_retracing=True)
+    @tf.function(input_signature=sig, reduce_retracing=True, autograph=False)
     def step(pos, offsets, pi, pj, ang, atom_struct, n_struct, e_ref, n_at, f_ref):  # noqa: ANN001, ANN202
         strain = tf.zeros((n_struct, 3, 3), dtype)
         with tf.GradientTape() as outer:
