@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,10 +124,19 @@ def build(
         TextColumn("{task.fields[msg]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as bar:
+    # A terminal gets live bars; a log (CI, `make serve > log`) gets one line per step.
+    live = console.is_terminal
+    with Progress(*columns, console=console, transient=False, disable=not live) as bar:
         tasks: dict[str, Any] = {}
+        said: dict[str, str] = {}
 
         def progress(name: str, fraction: float, message: str) -> None:
+            if not live:
+                if said.get(name) != message:
+                    said[name] = message
+                    stamp = time.strftime("%H:%M:%S")
+                    console.print(f"{stamp} {name:<36} {fraction:>4.0%}  {message}", soft_wrap=True)
+                return
             if name not in tasks:
                 tasks[name] = bar.add_task(name, total=1.0, msg="")
             bar.update(tasks[name], completed=fraction, msg=message[:60])
