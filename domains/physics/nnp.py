@@ -7,17 +7,23 @@ by ``tf.GradientTape`` through the descriptors, so MD with the potential conserv
 Descriptors of atom i, over neighbours j within the cutoffs (cosine cutoff
 ``fc(r) = 0.5 (cos(pi r / rc) + 1)``, zero with zero slope at ``rc``):
 
-- radial G2: ``sum_j exp(-eta (r_ij - r_s)^2) fc(r_ij)`` for each ``(eta, r_s)``;
+- radial G2: ``sum_j exp(-eta (r_ij - r_s)^2) fc(r_ij)`` for each ``(eta, r_s)``, where the
+  radial cutoff switches from 1 to 0 between ``rc_inner`` and ``rc_radial`` with the same
+  cosine (``rc_inner = 0``: Behler's plain cosine cutoff). A cutoff that keeps the fourth fcc
+  shell (5.1 Å) at full weight follows EMT's own cutoff (a Fermi step at 5.38 Å for Cu);
 - angular G5: ``2^(1-zeta) sum_{j != k} (1 + lambda cos t_ijk)^zeta
   exp(-eta (r_ij^2 + r_ik^2)) fc(r_ij) fc(r_ik)`` (ordered pairs j, k) for each eta,
   zeta and lambda = +-1. The triple sum is evaluated exactly in O(pairs) by expanding
   ``(u_j . u_k)^m`` into moments ``sum_j w_j u_j^(a) u_j^(b) ...`` (m <= zeta) and removing the
   j = k terms.
 
-Neighbour pairs (``i, j`` and the Cartesian cell shift of j) come from
-:func:`ase.neighborlist.neighbor_list` in numpy; distances are computed in TF so they are
-differentiable. Units as ASE: Å, eV, eV/Å, eV/Å^3. Shapes: N atoms, P pairs, Q angular pairs,
-B structures in one packed batch.
+Neighbour pairs (``i, j`` and the Cartesian cell shift of j) are found in numpy with a k-d tree
+over the periodic images (:func:`neighbor_pairs`; the tests check them against
+:func:`ase.neighborlist.neighbor_list`, which is about 100 times slower here once the cutoff
+exceeds half the cell); distances are computed in TF so they are differentiable.
+
+Units as ASE: Å, eV, eV/Å, eV/Å^3. Shapes: N atoms, P pairs, Q angular pairs, B structures in
+one packed batch.
 """
 
 from __future__ import annotations
@@ -40,14 +46,15 @@ WEIGHT_KEYS = ("feature_mean", "feature_std", "energy_shift", "energy_scale")
 @dataclass(frozen=True)
 class DescriptorSpec:
     """Symmetry-function hyperparameters: radial ``(eta 1/Å^2, r_s Å)`` pairs, angular etas
-    (1/Å^2), zetas and the two cutoffs (Å)."""
+    (1/Å^2), zetas, the cutoffs (Å) and where the radial cutoff starts to switch off (Å)."""
 
-    rc_radial: float = 5.5
-    rc_angular: float = 4.5
+    rc_radial: float = 5.8
+    rc_inner: float = 5.2
+    rc_angular: float = 4.0
     radial: tuple[tuple[float, float], ...] = field(
-        default_factory=lambda: tuple((4.0, 2.0 + 0.25 * k) for k in range(14))
+        default_factory=lambda: tuple((4.0, 2.0 + 0.25 * k) for k in range(16))
     )
-    angular_eta: tuple[float, ...] = (0.01, 0.05, 0.12, 0.25)
+    angular_eta: tuple[float, ...] = (0.02, 0.08, 0.2)
     zetas: tuple[int, ...] = (1, 2)
 
     @property
@@ -61,6 +68,7 @@ class DescriptorSpec:
     def from_dict(cls, raw: dict[str, Any]) -> DescriptorSpec:
         return cls(
             rc_radial=float(raw["rc_radial"]),
+            rc_inner=float(raw.get("rc_inner", 0.0)),
             rc_angular=float(raw["rc_angular"]),
             radial=tuple((float(e), float(r)) for e, r in raw["radial"]),
             angular_eta=tuple(float(e) for e in raw["angular_eta"]),
@@ -97,7 +105,8 @@ def descriptors(
     exps, order, g5 = _moment_tables(spec)
     both = tf.concat([pi, pj], axis=0)
     d = tf.sqrt(tf.reduce_sum(r * r, axis=1))
-    fc = 0.5 * (tf.cos(np.pi * tf.minimum(d, spec.rc_radial) / spec.rc_radial) + 1.0)
+    on, width = spec.rc_inner, spec.rc_radial - spec.rc_inner
+    fc = 0.5 * (tf.cos(np.pi * tf.clip_by_value((d - on) / width, 0.0, 1.0)) + 1.0)
     eta = tf.constant([e for e, _ in spec.radial], dtype)
     rs = tf.constant([s for _, s in spec.radial], dtype)
     g2 = tf.exp(-eta * tf.square(d[:, None] - rs)) * fc[:, None]

@@ -8,8 +8,9 @@ Families of configurations (counts are the recipe's ``configs`` parameter times 
 - ``eos``: isotropically scaled cells, lattice constant within +-``eos_strain`` of EMT's, some
   rattled, as an equation-of-state scan visits;
 - ``vacancy``: MD snapshots of cells with one vacancy (31 and 107 atoms);
-- ``slab111`` and ``slab100``: MD snapshots of 36-atom (111) and (100) slabs with vacuum;
-- ``cluster``: MD snapshots of small clusters (2 to 38 atoms), and dimers at random distances.
+- ``slab111`` and ``slab100``: MD snapshots of 36-atom (111) and (100) slabs with 6 Å of
+  vacuum on each side, at up to 900 K;
+- ``cluster``: MD snapshots of small compact clusters (6 to 38 atoms) at up to 900 K.
 
 MD is driven by the same EMT engine the simulator runs (asap3 when installed, else ASE) and
 each snapshot is labelled by :func:`domains.physics.simulators.emt`. Everything is seeded.
@@ -116,11 +117,8 @@ def _chains(family: str, count: int, p: dict[str, Any], rng: np.random.Generator
             slab = make("Cu", size=(3, 3, 4), a=A0_EMT, vacuum=6.0)
             yield from _md_snapshots(slab, min(t, 900.0), n, p, rng)
         elif family == "cluster":
-            size = int(rng.choice([3, 4, 6, 8, 10, 13, 16, 19, 24, 38]))
+            size = int(rng.choice([6, 8, 10, 13, 16, 19, 24, 38]))
             yield from _md_snapshots(_cluster(size, rng), min(t, 900.0), n, p, rng)
-            for _ in range(max(1, n // 5)):  # dimers, repulsive wall to dissociation
-                r = rng.uniform(2.0, 5.4)
-                yield Atoms("Cu2", positions=[[0, 0, 0], [r, 0, 0]])
         elif family == "strained":
             for _ in range(n):
                 eps = rng.uniform(-p["strain_max"], p["strain_max"], (3, 3))
