@@ -8,7 +8,7 @@ missing row :class:`~hub.errors.NotFound`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -155,15 +155,16 @@ class CatalogStore:
         tag: str | None = None,
         q: str | None = None,
         include_private: bool = False,
+        metric_names: Collection[str] | None = None,
     ) -> list[ModelSummary]:
         """Every model matching the filters (as :meth:`list_models`), by name, with its newest
-        version's number, build time and metrics. Four queries whatever the number of models:
-        models, their tags, their newest versions, and those versions' metrics."""
+        version's number, build time and metrics (with ``metric_names``: those, and the first
+        metric). Four queries whatever the number of models."""
         stmt = self._filtered(
             domain=domain, task=task, tag=tag, q=q, include_private=include_private
         )
         with self.session() as s:
-            return read_summaries(s.connection(), stmt)
+            return read_summaries(s.connection(), stmt, metric_names=metric_names)
 
     def catalog_stamp(self) -> tuple[object, ...]:
         """Changes whenever a model is added or updated (tags, visibility, ...) or a version is

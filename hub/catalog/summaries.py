@@ -8,10 +8,11 @@ connection and a select of :class:`~hub.catalog.rows.ModelRow` already filtered.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.sql import Select
 
 from hub.catalog.rows import MetricRow, ModelRow, TagRow, VersionRow, as_utc
@@ -45,9 +46,13 @@ class ModelSummary:
     metrics: tuple[Metric, ...] = ()
 
 
-def read_summaries(conn: Connection, models: Select) -> list[ModelSummary]:
+def read_summaries(
+    conn: Connection, models: Select, *, metric_names: Collection[str] | None = None
+) -> list[ModelSummary]:
     """Summaries of the models ``models`` selects, by name. Four queries: models, their
-    tags, their newest versions, those versions' metrics."""
+    tags, their newest versions, those versions' metrics. With ``metric_names``, only the
+    metrics of those names are read, plus each version's first metric (what an index needs
+    to pick a headline figure, at a fraction of the rows)."""
     model_ids = models.with_only_columns(ModelRow.id)
     newest = (
         select(VersionRow.model_id, func.max(VersionRow.version).label("version"))
@@ -74,19 +79,24 @@ def read_summaries(conn: Connection, models: Select) -> list[ModelSummary]:
     ).all():
         tags.setdefault(model_id, []).append(tag)
     versions = {row.model_id: row for row in conn.execute(latest).all()}
-    metrics: dict[int, list[Metric]] = {}
-    for vid, name, value, split, std, n in conn.execute(
-        select(
-            MetricRow.version_id,
-            MetricRow.name,
-            MetricRow.value,
-            MetricRow.split,
-            MetricRow.std,
-            MetricRow.n,
+    latest_ids = latest.with_only_columns(VersionRow.id)
+    wanted = select(
+        MetricRow.version_id,
+        MetricRow.name,
+        MetricRow.value,
+        MetricRow.split,
+        MetricRow.std,
+        MetricRow.n,
+    ).where(MetricRow.version_id.in_(latest_ids))
+    if metric_names is not None:
+        first = (
+            select(func.min(MetricRow.id))
+            .where(MetricRow.version_id.in_(latest_ids))
+            .group_by(MetricRow.version_id)
         )
-        .where(MetricRow.version_id.in_(latest.with_only_columns(VersionRow.id)))
-        .order_by(MetricRow.id)
-    ).all():
+        wanted = wanted.where(or_(MetricRow.name.in_(list(metric_names)), MetricRow.id.in_(first)))
+    metrics: dict[int, list[Metric]] = {}
+    for vid, name, value, split, std, n in conn.execute(wanted.order_by(MetricRow.id)).all():
         metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
     out = []
     for row in rows:

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from hub import __version__
 from hub.catalog.summaries import ModelSummary
 from hub.errors import NotFound
 from hub.service.cards import (
+    HEADLINE_NAMES,
     format_metric,
     format_value,
     headline_metric,
@@ -46,6 +48,7 @@ env.globals["hub_version"] = __version__
 env.globals["metric_tables"] = metric_tables
 env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
 env.filters["fmt"] = format_value
+env.filters["urlencode"] = lru_cache(maxsize=4096)(env.filters["urlencode"])  # tags repeat
 env.filters["date"] = lambda ts: ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
 
 
@@ -144,7 +147,11 @@ def index(
     html = index_cache.get(key, stamp)
     if html is None:
         summaries = catalog.list_model_summaries(
-            q=q or None, domain=domain or None, task=task or None, tag=tag or None
+            q=q or None,
+            domain=domain or None,
+            task=task or None,
+            tag=tag or None,
+            metric_names=HEADLINE_NAMES,
         )
         html = env.get_template("index.html").render(
             entries=[IndexEntry.of(s) for s in summaries],
@@ -171,5 +178,5 @@ def card_page(name: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
         "card.html",
         card=card,
         try_mode="lines" if lines else "json",
-        try_text=(example or "") if lines else json.dumps(example, indent=1),
+        try_text=(example or "") if lines else json.dumps(example),
     )

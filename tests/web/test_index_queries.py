@@ -156,3 +156,36 @@ def test_index_page_cache_follows_the_catalog(tmp_path: Path) -> None:
     info = store.get_model("chemistry.m0000")
     store.upsert_model(ModelInfo(**{**info.to_dict(), "title": "renamed", "outputs": ()}))
     assert "renamed" in client.get("/").text
+
+
+def test_summaries_with_metric_names_keep_the_headline(tmp_path: Path) -> None:
+    """Reading only the headline candidates (and each version's first metric) gives the same
+    headline as reading every metric."""
+    from hub.service.cards import HEADLINE_NAMES, headline_metric
+
+    store = CatalogStore(sqlite_url(tmp_path / "registry.db"))
+    _register(store, 4)
+    for name, metrics in (
+        ("physics.sim", (Metric("lattice_constant", 3.59, "reference"),)),
+        ("physics.calib", (Metric("within_1sigma", 0.7, "random"), Metric("r2", 0.8, "random"))),
+    ):
+        store.upsert_model(
+            ModelInfo(
+                name=name,
+                domain="physics",
+                task="simulation",
+                title="",
+                description="",
+                input_type="atoms",
+                outputs=(),
+            )
+        )
+        store.register_version(name, VersionCreate(kind="simulator", spec={}, metrics=metrics))
+    full = {s.model.name: s for s in store.list_model_summaries()}
+    lean = {s.model.name: s for s in store.list_model_summaries(metric_names=HEADLINE_NAMES)}
+    assert full.keys() == lean.keys()
+    for name, s in lean.items():
+        assert headline_metric(s.metrics) == headline_metric(full[name].metrics), name
+        assert {m.name for m in s.metrics[1:]} <= set(HEADLINE_NAMES)
+    assert headline_metric(lean["physics.sim"].metrics).name == "lattice_constant"
+    assert headline_metric(lean["physics.calib"].metrics).name == "r2"
