@@ -66,7 +66,8 @@ def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]
 
 def eos_scan(calc: Any, *, a0: float = 3.6, strain: float = 0.05, points: int = 9) -> dict:
     """E(V) of the 1-atom fcc Cu cell over volumes within +-``strain`` (as the ``eos`` task
-    scans), fitted by ASE's Birch-Murnaghan: volumes (Å^3), energies (eV), B (GPa), V0."""
+    scans), fitted by ASE's Birch-Murnaghan (a parabola when that fit fails; B is NaN when
+    E(V) has no minimum): volumes (Å^3), energies (eV), B (GPa), V0 (Å^3), the fit used."""
     from ase.eos import EquationOfState
 
     cu = bulk("Cu", "fcc", a=a0)
@@ -77,12 +78,19 @@ def eos_scan(calc: Any, *, a0: float = 3.6, strain: float = 0.05, points: int = 
         a.calc = calc
         volumes.append(float(a.get_volume()))
         energies.append(float(a.get_potential_energy()))
-    v0, _, b = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    try:
+        v0, _, b = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+        fit = "birchmurnaghan"
+    except (RuntimeError, ValueError):  # no minimum a Birch-Murnaghan fit can find
+        c = np.polyfit(volumes, energies, 2)
+        v0 = -c[1] / (2 * c[0]) if c[0] > 0 else float("nan")
+        b, fit = (2 * c[0] * v0, "parabola") if c[0] > 0 else (float("nan"), "failed")
     return {
         "volumes": volumes,
         "energies": energies,
         "v0": float(v0),
         "b_gpa": float(b / units.GPa),
+        "fit": fit,
     }
 
 

