@@ -140,44 +140,43 @@ def _cross_coupling(name: str, cls: str, nucleophile: str, product: str) -> list
     return out
 
 
-def default_templates() -> list[Template]:
-    """The library the recipe registers (order does not matter: candidates are scored)."""
-    t: list[Template] = []
-    t += [
+def _map(smarts: str, n: int) -> str:
+    """A one-atom SMARTS ``[...]`` with atom-map number ``n``."""
+    return f"{smarts[:-1]}:{n}]"
+
+
+def _acylations(name: str, nucleophile: str, atom: str, acid: dict[str, float]) -> list[Template]:
+    """An acid (with ``acid`` condition bonuses) and an acyl chloride acylating ``nucleophile``,
+    the acyl chloride being the more reactive partner."""
+    product = f">>[C:1](=[O:2])-[{atom}:3]"
+    cls = name.replace("_", " ")
+    return [
         Template(
-            "amide_coupling",
-            "amide coupling",
-            f"{ACID_C[:-1]}:1](=[O:2])-[OX2H1].{AMINE[:-1]}:3]>>[C:1](=[O:2])-[N:3]",
-            prior=0.5,
-            context={"coupling_agent": 3.0, "base": 0.3},
+            name,
+            cls,
+            f"{_map(ACID_C, 1)}(=[O:2])-[OX2H1].{_map(nucleophile, 3)}{product}",
+            prior=0.5 if atom == "N" else 0.0,
+            context=acid,
         ),
         Template(
-            "amide_coupling",
-            "amide coupling",
-            f"{ACYL_CL_C[:-1]}:1](=[O:2])-Cl.{AMINE[:-1]}:3]>>[C:1](=[O:2])-[N:3]",
-            prior=1.5,
-            context={"base": 0.5},
-        ),
-        Template(
-            "esterification",
-            "esterification",
-            f"{ACID_C[:-1]}:1](=[O:2])-[OX2H1].{ALCOHOL[:-1]}:3]>>[C:1](=[O:2])-[O:3]",
-            prior=0.0,
-            context={"strong_acid": 2.0, "coupling_agent": 2.0},
-        ),
-        Template(
-            "esterification",
-            "esterification",
-            f"{ACYL_CL_C[:-1]}:1](=[O:2])-Cl.{ALCOHOL[:-1]}:3]>>[C:1](=[O:2])-[O:3]",
-            prior=1.0,
+            name,
+            cls,
+            f"{_map(ACYL_CL_C, 1)}(=[O:2])-Cl.{_map(nucleophile, 3)}{product}",
+            prior=1.5 if atom == "N" else 1.0,
             context={"base": 0.5},
         ),
     ]
+
+
+def default_templates() -> list[Template]:
+    """The library the recipe registers (order does not matter: candidates are scored)."""
+    t = _acylations("amide_coupling", AMINE, "N", {"coupling_agent": 3.0, "base": 0.3})
+    t += _acylations("esterification", ALCOHOL, "O", {"strong_acid": 2.0, "coupling_agent": 2.0})
     t += _cross_coupling(
         "suzuki_miyaura", "Suzuki-Miyaura coupling", f"[c,$(C=C):2]-{BORON}", "[c:1]-[*:2]"
     )
     t += _cross_coupling(
-        "buchwald_hartwig", "Buchwald-Hartwig amination", f"{AMINE[:-1]}:2]", "[c:1]-[N:2]"
+        "buchwald_hartwig", "Buchwald-Hartwig amination", _map(AMINE, 2), "[c:1]-[N:2]"
     )
     for nu, label, prior in ((AMINE, "N", 0.5), (ALCOHOL, "O", 0.0), ("[SX2H1]", "S", 0.3)):
         for leaving, bonus in (("F", 0.5), ("Cl", 0.2), ("Br", 0.0)):
@@ -185,7 +184,7 @@ def default_templates() -> list[Template]:
                 Template(
                     "snar",
                     "nucleophilic aromatic substitution",
-                    f"{ACTIVATED_C[:-1]}:1]-{leaving}.{nu[:-1]}:2]>>[c:1]-[{label}:2]",
+                    f"{_map(ACTIVATED_C, 1)}-{leaving}.{_map(nu, 2)}>>[c:1]-[{label}:2]",
                     prior=prior + bonus,
                     context={"base": 0.7},
                 )
@@ -194,7 +193,7 @@ def default_templates() -> list[Template]:
         Template(
             "reductive_amination",
             "reductive amination",
-            f"{ALDEHYDE_OR_KETONE_C[:-1]}:1]=[OX1].{AMINE[:-1]}:2]>>[C:1]-[N:2]",
+            f"{_map(ALDEHYDE_OR_KETONE_C, 1)}=[OX1].{_map(AMINE, 2)}>>[C:1]-[N:2]",
             prior=0.0,
             context={"hydride_reductant": 3.5},
             needs=("hydride_reductant",),
@@ -221,7 +220,7 @@ def default_templates() -> list[Template]:
         Template(
             "williamson_ether",
             "Williamson ether synthesis",
-            f"{ALCOHOL[:-1]}:1].{ALKYL_C[:-1]}:2]-[Cl,Br,I]>>[O:1]-[C:2]",
+            f"{_map(ALCOHOL, 1)}.{_map(ALKYL_C, 2)}-[Cl,Br,I]>>[O:1]-[C:2]",
             prior=0.3,
             context={"base": 2.0},
         ),
