@@ -69,7 +69,7 @@ def format_value(value: float | None) -> str:
 def format_metric(m: Metric | MetricPublic, *, with_name: bool = True) -> str:
     """``rmse 0.583 ± 0.037`` (the spread only when measured over several splits)."""
     text = format_value(m.value)
-    if m.std is not None:
+    if m.std is not None and (m.n is None or m.n > 1):
         text += f" ± {format_value(m.std)}"
     return f"{m.name} {text}" if with_name else text
 

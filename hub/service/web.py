@@ -46,6 +46,7 @@ env = Environment(
 )
 env.globals["hub_version"] = __version__
 env.globals["metric_tables"] = metric_tables
+env.globals["format_metric"] = format_metric
 env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
 env.filters["fmt"] = format_value
 env.filters["urlencode"] = lru_cache(maxsize=4096)(env.filters["urlencode"])  # tags repeat

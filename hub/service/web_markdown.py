@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from hub.service.cards import format_value, metric_tables
+from hub.service.cards import format_metric, metric_tables
 from hub.service.schemas import ModelCard, VersionPublic
 
 
@@ -84,9 +84,8 @@ def card_markdown(card: ModelCard, *, base_url: str) -> str:
     ]
     if card.headline:
         h = card.headline
-        std = f" ± {format_value(h.std)}" if h.std is not None else ""
         out.append(
-            f"- headline: {_text(h.name)} {format_value(h.value)}{std} "
+            f"- headline: {_text(format_metric(h))} "
             f"({_text(h.split)} split, version {card.latest_version})"
         )
     out += ["", "## Outputs", ""]

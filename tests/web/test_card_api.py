@@ -8,6 +8,12 @@ import httpx
 import pytest
 
 
+def shown(m: dict) -> str:
+    """A metric as the pages show it: 4 significant figures, the spread over several splits."""
+    spread = f" ± {m['std']:.4g}" if m["std"] is not None and (m["n"] or 2) > 1 else ""
+    return f"{m['value']:.4g}{spread}"
+
+
 @pytest.fixture(scope="module")
 def api(server_url: str):  # noqa: ANN201
     with httpx.Client(base_url=server_url, timeout=120) as c:
@@ -58,7 +64,7 @@ def test_plot_is_served_from_the_artifact_store(api: httpx.Client) -> None:
     for role in ("model", "plot_nothing", "plot_eos.svg"):  # "model": not a plot
         r = api.get(f"/v1/models/physics.emt/versions/{version}/plots/{role}")
         assert r.status_code == 404 and r.json()["error"]["code"] == "plot_not_found"
-    for path in ("..%2F..%2Fregistry.db", "..", "%2e%2e%2Fartifacts"):
+    for path in ("..%2F..%2Fregistry.db", "%2e%2e%2Fartifacts", "plot_eos%2F..%2F..%2Fmodel"):
         r = api.get(f"/v1/models/physics.emt/versions/{version}/plots/{path}")
         assert r.status_code == 404 and r.headers["content-type"] == "application/json"
     r = api.get("/v1/models/physics.emt/versions/999/plots/plot_eos")
@@ -72,10 +78,11 @@ def test_markdown_card(api: httpx.Client, server_url: str) -> None:
     md = r.text
     v = card["versions"][0]
     assert md.startswith(f"# {card['title']} (`chemistry.solubility`)")
-    assert v["dataset"]["sha256"] in md and "| solubility | log10(mol/L) |" in md
+    output = card["outputs"][0]
+    assert v["dataset"]["sha256"] in md and f"| {output['name']} | {output['unit']} |" in md
     assert "| latest | " in md and "```bash\ncurl -s -X POST" in md
     rmse = next(m for m in v["metrics"] if (m["name"], m["split"]) == ("rmse", "random"))
-    assert f"{rmse['value']:.4g} ± {rmse['std']:.4g}" in md
+    assert f"| random | {rmse['n']} | {shown(rmse)} |" in md
     for plot in v["plots"]:
         assert f"]({server_url}{plot['url']})" in md
     assert api.get("/v1/models/chemistry.nothing/card.md").status_code == 404

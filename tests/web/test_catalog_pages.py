@@ -22,6 +22,12 @@ def api(server_url: str):  # noqa: ANN201
         yield c
 
 
+def shown(m: dict) -> str:
+    """A metric as the pages show it: 4 significant figures, the spread over several splits."""
+    spread = f" ± {m['std']:.4g}" if m["std"] is not None and (m["n"] or 2) > 1 else ""
+    return f"{m['value']:.4g}{spread}"
+
+
 def wait(browser, seconds: float = 60) -> WebDriverWait:
     return WebDriverWait(browser, seconds)
 
@@ -55,8 +61,7 @@ def test_index_lists_every_public_model(browser, server_url: str, api: httpx.Cli
     rmse = next(
         m for m in card["versions"][0]["metrics"] if (m["name"], m["split"]) == ("rmse", "random")
     )
-    assert cells[4].startswith(f"rmse {rmse['value']:.4g} ± {rmse['std']:.4g}")
-    assert "random" in cells[4]
+    assert cells[4].startswith(f"rmse {shown(rmse)}\nrandom")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", cells[5])
     emt = browser.find_element(By.XPATH, "//tr[.//a[text()='physics.emt']]").text
     assert "cu_fcc_lattice_constant_angstrom 3.59" in emt and "reference" in emt
@@ -91,7 +96,9 @@ def test_filters_by_domain_task_and_tag(browser, server_url: str, api: httpx.Cli
     physics = [m["name"] for m in api.get("/v1/models?domain=physics").json()["data"]]
     assert visible_names(browser) == physics and "physics.emt" in physics
     browser.get(server_url + "/?tag=emt")
-    assert visible_names(browser) == ["physics.emt"]
+    tagged = [m["name"] for m in api.get("/v1/models?tag=emt").json()["data"]]
+    assert visible_names(browser) == tagged and "physics.emt" in tagged
+    assert "chemistry.solubility" not in tagged
     tasks = Select(browser.find_element(By.ID, "filter-task")).options
     task = next(o.get_attribute("value") for o in tasks if o.get_attribute("value"))
     browser.get(f"{server_url}/?task={task}")
@@ -124,7 +131,10 @@ def test_model_card(browser, server_url: str, api: httpx.Client) -> None:
         assert expected in text.replace("\n", " ") or expected in text, expected
     perf = browser.find_element(By.CSS_SELECTOR, f"#v{v['version']} table.metrics-performance")
     rmse = next(m for m in v["metrics"] if (m["name"], m["split"]) == ("rmse", "random"))
-    assert f"{rmse['value']:.4g} ± {rmse['std']:.4g}" in perf.text
+    header = [th.text for th in perf.find_elements(By.TAG_NAME, "th")]
+    row = perf.find_element(By.XPATH, ".//tr[td[1][starts-with(normalize-space(.), 'random')]]")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[header.index("rmse")] == shown(rmse) and cells[1] == str(rmse["n"])
     calibration = browser.find_element(By.CSS_SELECTOR, "table.metrics-calibration").text
     domain = browser.find_element(By.CSS_SELECTOR, "table.metrics-applicability").text
     assert "within_1sigma" in calibration and "sigma_scale" in calibration
