@@ -36,12 +36,14 @@ A0_EMT = 3.59  # Å, EMT's fcc Cu lattice constant to 0.01 Å
 
 @dataclass
 class Config:
-    """One labelled structure: energy (eV), forces (n, 3) eV/Å, and its family's name."""
+    """One labelled structure: energy (eV), forces (n, 3) eV/Å, its family's name and, for a
+    fully periodic cell, the stress (6,) eV/Å^3 in Voigt order."""
 
     atoms: Atoms
     energy: float
     forces: np.ndarray
     family: str
+    stress: np.ndarray | None = None
 
 
 def md_calculator() -> Any:
@@ -151,7 +153,10 @@ def generate(
         rng = np.random.default_rng([int(p["seed"]), f_index])
         for atoms in _chains(family, counts[family], p, rng):
             res = label(atoms)
-            out.append(Config(atoms, float(res["energy"]), np.asarray(res["forces"]), family))
+            stress = np.asarray(res["stress"]) if "stress" in res else None
+            out.append(
+                Config(atoms, float(res["energy"]), np.asarray(res["forces"]), family, stress)
+            )
             if progress is not None and len(out) % 50 == 0:
                 progress(len(out) / total, f"{len(out)} of about {total} EMT configurations")
     return out

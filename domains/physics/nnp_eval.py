@@ -43,11 +43,14 @@ class NNPCalculator(Calculator):
 
 
 def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]:
-    """Per-atom energies (eV/atom, reference and predicted, shape (n,)) and force errors."""
-    e_ref, e_pred, f_err, families = [], [], [], []
+    """Per-atom energies (eV/atom, reference and predicted, shape (n,)), force errors (eV/Å)
+    and stress errors (GPa, fully periodic cells)."""
+    e_ref, e_pred, f_err, families, s_err = [], [], [], [], []
     for c in configs:
         res = potential.evaluate([c.atoms])[0]
         n = len(c.atoms)
+        if c.stress is not None:
+            s_err.append((res["stress"] - c.stress) / units.GPa)
         e_ref.append(c.energy / n)
         e_pred.append(res["energy"] / n)
         f_err.append((res["forces"] - c.forces).ravel())
@@ -61,6 +64,8 @@ def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]
         "energy_rmse": float(np.sqrt(np.mean((e_pred_a - e_ref_a) ** 2))),
         "force_mae": float(np.mean(np.abs(f))),
         "force_rmse": float(np.sqrt(np.mean(f**2))),
+        "stress_mae_gpa": float(np.mean(np.abs(s_err))) if s_err else float("nan"),
+        "n_stress": len(s_err),
     }
 
 

@@ -1,8 +1,9 @@
-"""Training of the Behler-Parrinello potential on energies and forces (TensorFlow, Adam).
+"""Training of the Behler-Parrinello potential on energies, forces and stresses (TF, Adam).
 
 Loss per batch of structures: ``energy_weight * mean(((E_pred - E) / n_atoms)^2) +
-mean((F_pred - F)^2)`` in eV^2/atom^2 and eV^2/Å^2; forces are ``-dE/dR`` through a nested
-``tf.GradientTape``. One ``tf.function`` with relaxed shapes is traced once for every batch.
+mean((F_pred - F)^2) + stress_weight * mean((S_pred - S)^2)`` in eV^2/atom^2, eV^2/Å^2 and GPa^2
+(stress over the fully periodic cells only); forces ``-dE/dR`` and stress ``(1/V) dE/de`` come
+from a nested ``tf.GradientTape``. One ``tf.function`` with relaxed shapes serves every batch.
 """
 
 from __future__ import annotations
@@ -38,13 +39,22 @@ class Batches:
         self.items = [(c.atoms.positions, neighbor_pairs(c.atoms, spec.rc_radial)) for c in configs]
         self.energy = np.array([c.energy for c in configs])
         self.n_atoms = np.array([len(c.atoms) for c in configs], dtype=float)
+        voigt = [[0, 5, 4], [5, 1, 3], [4, 3, 2]]
+        self.stress = np.array(
+            [np.zeros((3, 3)) if c.stress is None else c.stress[voigt] for c in configs]
+        )  # (n, 3, 3) eV/Å^3
+        self.has_stress = np.array([float(c.stress is not None) for c in configs])
+        self.volume = np.array([abs(c.atoms.cell.volume) or 1.0 for c in configs])
 
     def batch(self, idx: np.ndarray) -> tuple[Any, ...]:
-        """Packed inputs, energies (B,) eV, atom counts (B,) and forces (N, 3) eV/Å."""
+        """Packed inputs and targets: energies (B,) eV, atom counts (B,), forces (N, 3) eV/Å,
+        stresses (B, 3, 3) eV/Å^3, which structures have one (B,) and volumes (B,) Å^3."""
         p = pack([self.items[k] for k in idx], self.spec.rc_angular)
         forces = np.concatenate([self.configs[k].forces for k in idx])
         inputs = (p.pos, p.offsets, p.pi, p.pj, p.ang, p.atom_struct, np.int32(p.n_struct))
-        return inputs, self.energy[idx], self.n_atoms[idx], forces
+        targets = (self.energy[idx], self.n_atoms[idx], forces, self.stress[idx],
+                   self.has_stress[idx], self.volume[idx])  # fmt: skip
+        return inputs, *targets
 
     def split(self, size: int, rng: np.random.Generator | None = None) -> list[np.ndarray]:
         order = rng.permutation(len(self.items)) if rng is not None else np.arange(len(self.items))
@@ -112,29 +122,40 @@ def fit(
     opt = keras.optimizers.Adam(learning_rate=lr)
     weights_list = [var[k] for k in trainable]
     rho = tf.constant(float(p["energy_weight"]), dtype)
+    rho_s = tf.constant(float(p.get("stress_weight", 0.0)), dtype)
+    gpa = 160.21766208  # GPa per eV/Å^3
 
     sig = [
         *_signature(dtype),
         tf.TensorSpec((None,), dtype), tf.TensorSpec((None,), dtype),
-        tf.TensorSpec((None, 3), dtype),
+        tf.TensorSpec((None, 3), dtype), tf.TensorSpec((None, 3, 3), dtype),
+        tf.TensorSpec((None,), dtype), tf.TensorSpec((None,), dtype),
     ]  # fmt: skip
 
     @tf.function(input_signature=sig, reduce_retracing=True, autograph=False)
-    def step(pos, offsets, pi, pj, ang, atom_struct, n_struct, e_ref, n_at, f_ref):  # noqa: ANN001, ANN202
+    def step(*args: Any) -> Any:
+        pos, offsets, pi, pj, ang, atom_struct, n_struct, e_ref, n_at, f_ref, s_ref, s_on, vol = (
+            args
+        )
         strain = tf.zeros((n_struct, 3, 3), dtype)
         with tf.GradientTape() as outer:
             with tf.GradientTape() as inner:
-                inner.watch(pos)
+                inner.watch([pos, strain])
                 e = energies(
                     pos, offsets, pi, pj, ang, atom_struct, n_struct, strain, var, spec, n_layers
                 )
                 total = tf.reduce_sum(e)
-            f = -tf.convert_to_tensor(inner.gradient(total, pos))
+            g_pos, g_strain = inner.gradient(total, [pos, strain])
+            f = -tf.convert_to_tensor(g_pos)
+            virial = tf.convert_to_tensor(g_strain)
+            s = 0.5 * (virial + tf.transpose(virial, (0, 2, 1))) / vol[:, None, None]
             e_loss = tf.reduce_mean(tf.square((e - e_ref) / n_at))
             f_loss = tf.reduce_mean(tf.square(f - f_ref))
-            loss = rho * e_loss + f_loss
+            s_err = tf.reduce_sum(tf.square(gpa * (s - s_ref)), axis=(1, 2)) / 9.0
+            s_loss = tf.reduce_sum(s_on * s_err) / tf.maximum(tf.reduce_sum(s_on), 1.0)
+            loss = rho * e_loss + f_loss + rho_s * s_loss
         opt.apply_gradients(zip(outer.gradient(loss, weights_list), weights_list, strict=True))
-        return e_loss, f_loss
+        return e_loss, f_loss, s_loss
 
     cast = np.float32 if dtype == tf.float32 else np.float64
     log: dict[str, Any] = {"epochs": [], "seconds": 0.0}
@@ -142,19 +163,21 @@ def fit(
     for epoch in range(epochs):
         losses = []
         for idx in data.split(size, rng):
-            inputs, e_ref, n_at, f_ref = data.batch(idx)
+            inputs, *targets = data.batch(idx)
             pos, off, *ints = inputs
-            out = step(pos.astype(cast), off.astype(cast), *ints, e_ref.astype(cast),
-                       n_at.astype(cast), f_ref.astype(cast))  # fmt: skip
+            out = step(
+                pos.astype(cast), off.astype(cast), *ints, *(t.astype(cast) for t in targets)
+            )
             losses.append([float(x) for x in out])
-        e_rmse, f_rmse = np.sqrt(np.mean(losses, axis=0))
+        e_rmse, f_rmse, s_rmse = np.sqrt(np.mean(losses, axis=0))
         log["epochs"].append({"epoch": epoch + 1, "energy_rmse_ev_per_atom": float(e_rmse),
-                              "force_rmse_ev_per_angstrom": float(f_rmse)})  # fmt: skip
+                              "force_rmse_ev_per_angstrom": float(f_rmse),
+                              "stress_rmse_gpa": float(s_rmse)})  # fmt: skip
         if progress is not None:
             progress(
                 (epoch + 1) / epochs,
                 f"epoch {epoch + 1}/{epochs}: train RMSE {1e3 * e_rmse:.2f} meV/atom, "
-                f"{f_rmse:.3f} eV/Å",
+                f"{f_rmse:.3f} eV/Å, {s_rmse:.2f} GPa",
             )
     log["seconds"] = time.perf_counter() - start
     return {k: v.numpy().astype(np.float64) for k, v in var.items()}, log

@@ -46,6 +46,7 @@ PARAMS: dict[str, Any] = {
     "lr": 5e-3,
     "lr_final": 3e-5,
     "energy_weight": 20.0,
+    "stress_weight": 0.01,  # per GPa^2
     "dtype": "float32",
     "nve_temperature_K": 600.0,
     "nve_duration_fs": 5000.0,
@@ -133,6 +134,7 @@ def train(ctx: RecipeContext) -> RecipeResult:
         Metric("energy_rmse_mev_per_atom", 1e3 * err["energy_rmse"], "test", n=len(test_set)),
         Metric("force_mae_ev_per_angstrom", err["force_mae"], "test", n=len(test_set)),
         Metric("force_rmse_ev_per_angstrom", err["force_rmse"], "test", n=len(test_set)),
+        Metric("stress_mae_gpa", err["stress_mae_gpa"], "test", n=err["n_stress"]),
         Metric("bulk_modulus_emt_gpa", eos_emt["b_gpa"], "reference"),
         Metric("nve_drift_mev_per_atom", 1e3 * nve["drift"], "md", n=n_md),
         Metric("nve_span_mev_per_atom", 1e3 * nve["span"], "md", n=n_md),
