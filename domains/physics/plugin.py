@@ -11,9 +11,12 @@ ATOMS_HELP = (
 
 
 def domain() -> Domain:
+    from domains.physics.descriptors import SOAP_FEATURIZER
     from domains.physics.nnp_kind import NNP_KIND
+    from domains.physics.qm9 import QM9_DOMAIN
     from domains.physics.recipes import RECIPES
     from domains.physics.recipes_nnp import RECIPES as NNP_RECIPES
+    from domains.physics.recipes_qm9 import RECIPES as QM9_RECIPES
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
     from domains.physics.structures import describe_molecule3d, parse_atoms, parse_molecule3d
     from domains.physics.tasks import TASKS
@@ -42,7 +45,9 @@ def domain() -> Domain:
         description="Atomic systems with ASE",
         input_types=(atoms, molecule3d),
         simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR),
+        featurizers=(SOAP_FEATURIZER,),
+        annotators=(QM9_DOMAIN,),
         tasks=TASKS,
         model_kinds=(NNP_KIND,),
-        recipes=RECIPES + NNP_RECIPES,
+        recipes=RECIPES + NNP_RECIPES + QM9_RECIPES,
     )
