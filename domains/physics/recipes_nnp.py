@@ -213,7 +213,8 @@ def train(ctx: RecipeContext) -> RecipeResult:
             "plot_eos": "E(V) of fcc Cu (1-atom cell, volume +-5 %), NNP and EMT, "
             "Birch-Murnaghan bulk moduli in the legend",
             "plot_nve": f"Total energy per atom during {p['nve_duration_fs'] / 1000:g} ps of "
-            f"NVE MD (velocity Verlet, {p['nve_timestep_fs']:g} fs)",
+            f"NVE MD (velocity Verlet, {p['nve_timestep_fs']:g} fs, velocities drawn at "
+            f"{2 * p['nve_temperature_K']:g} K, equilibrating near {p['nve_temperature_K']:g} K)",
         },
     }
     dataset = DatasetInfo(
