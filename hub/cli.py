@@ -184,10 +184,11 @@ def models_list(
 def models_show(name: str) -> None:
     """Print a model card as JSON."""
     from hub.catalog import CatalogStore
+    from hub.plugins import load_plugins
     from hub.service.cards import model_card
 
     try:
-        card = model_card(CatalogStore(load_settings().database_url), name)
+        card = model_card(CatalogStore(load_settings().database_url), name, plugins=load_plugins())
     except HubError as exc:
         _fail(exc)
     console.print_json(card.model_dump_json())
