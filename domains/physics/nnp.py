@@ -272,6 +272,12 @@ class NNPotential:
         import tensorflow as tf
 
         self.spec, self.elements, self.skin = spec, tuple(elements), skin
+        missing = [k for k in (*WEIGHT_KEYS, "w0", "b0") if k not in weights]
+        if missing or np.shape(weights["w0"])[0] != spec.n_features:
+            raise ValueError(
+                f"weights do not fit the descriptor: missing {missing}, or w0 is not "
+                f"({spec.n_features}, hidden)"
+            )
         self.n_layers = sum(1 for k in weights if k.startswith("w") and k[1:].isdigit())
         consts = {k: tf.constant(np.asarray(v, np.float64)) for k, v in weights.items()}
         f64, i32 = tf.float64, tf.int32

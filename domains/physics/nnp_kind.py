@@ -45,10 +45,13 @@ class NNPPredictor:
             "elements": sorted(self.elements),
             "cutoff_angstrom": spec["descriptor"]["rc_radial"],
         }
-        weights = load_weights(ctx.read_artifact(version.artifacts["weights"]))
-        self.potential = NNPotential(
-            weights, DescriptorSpec.from_dict(spec["descriptor"]), elements=tuple(self.elements)
-        )
+        try:
+            weights = load_weights(ctx.read_artifact(version.artifacts["weights"]))
+            self.potential = NNPotential(
+                weights, DescriptorSpec.from_dict(spec["descriptor"]), elements=tuple(self.elements)
+            )
+        except (ValueError, KeyError, OSError) as exc:
+            raise PluginError(f"{version.ref}: unusable weights or descriptor: {exc}") from exc
 
     def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Energy (eV), forces (eV/Å) and, for fully periodic cells, stress (eV/Å^3, Voigt)."""

@@ -253,3 +253,13 @@ def test_relax_and_md_tasks_run_on_the_potential(nnp_runtime) -> None:
     cell = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
     result = tasks.md(predictor, cell, params, lambda *a: None)
     assert result["frames"] == 5 and len(result["energies"]["total"]) == 5
+
+
+def test_weights_that_do_not_fit_the_descriptor_are_refused() -> None:
+    weights = random_weights()
+    weights["w0"] = weights["w0"][:-1]
+    with pytest.raises(ValueError, match="descriptor"):
+        NNPotential(weights, SPEC)
+    del weights["feature_std"]
+    with pytest.raises(ValueError, match="feature_std"):
+        NNPotential(weights, SPEC)
