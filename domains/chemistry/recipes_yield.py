@@ -83,7 +83,9 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         nonlocal step
         ctx.progress(step / fits, f"training {label}")
         step += 1
-        return training.fit_ensemble(x[i_tr], y[i_tr], x[i_va], y[i_va], mlp, seed)
+        return training.fit_ensemble(
+            x[i_tr], y[i_tr], x[i_va], y[i_va], mlp, seed, active_columns=True
+        )
 
     per_split, held_y, held_mean, held_std = [], [], [], []
     for s in range(p["n_splits"]):
@@ -186,7 +188,7 @@ def yield_recipe(info: ModelInfo, data: YieldData, **changes: Any) -> Recipe:
         train=train,
         params={**PARAMS, **changes},
         quick=QUICK,
-        revision="2",
+        revision="3",
         data=(DATA / data.file,),
     )
 

@@ -52,12 +52,23 @@ def fit_ensemble(
     y_val: np.ndarray,
     p: MLPParams,
     seed: int,
+    *,
+    active_columns: bool = False,
 ) -> Any:
     """A Keras model with output (batch, members), trained with early stopping on the
-    validation set (best weights kept)."""
+    validation set (best weights kept). With ``active_columns``, the model first keeps only
+    the feature columns set in some training row (:class:`~hub.runtime.keras_layers.
+    SelectColumns`): the same model for inputs like the training data, much cheaper for
+    sparse fingerprints."""
     import keras
 
+    from hub.runtime.keras_layers import SelectColumns
+
     keras.utils.set_random_seed(seed)
+    n_features = x_train.shape[1]
+    keep = np.flatnonzero(np.abs(x_train).sum(0) > 0) if active_columns else None
+    if keep is not None:
+        x_train, x_val = x_train[:, keep], x_val[:, keep]
     # Columns (almost) constant in training, e.g. fingerprint bits never set, keep unit scale:
     # dividing by a tiny variance would blow up any molecule that does set them.
     mu, var = x_train.mean(0), x_train.var(0)
@@ -90,7 +101,10 @@ def fit_ensemble(
         verbose=0,
         shuffle=True,
     )
-    return model
+    if keep is None:
+        return model
+    full = keras.Input((n_features,), dtype="float32")
+    return keras.Model(full, model(SelectColumns(keep.tolist())(full)))
 
 
 def with_uncertainty(model: Any, sigma_scale: float = 1.0, upper: float | None = None) -> Any:

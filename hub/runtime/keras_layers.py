@@ -27,3 +27,25 @@ class EnsembleMeanStd(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):  # noqa: ANN001, ANN201
         return (input_shape[0], 2)
+
+
+@keras.saving.register_keras_serializable(package="hub")
+class SelectColumns(keras.layers.Layer):
+    """Input (batch, n_features). Output (batch, len(indices)): the feature columns a model was
+    trained on. Sparse fingerprints of a narrow data set (an HTE plate) set a few hundred of
+    their thousands of bits; a column never set in training carries no information, and
+    dropping it before the first dense layer makes training and prediction several times
+    cheaper without changing what the model can learn."""
+
+    def __init__(self, indices: list[int] | tuple[int, ...] = (), **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.indices = [int(i) for i in indices]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "indices": self.indices}
+
+    def call(self, x):  # noqa: ANN001, ANN201 - Keras tensors
+        return ops.take(x, ops.convert_to_tensor(self.indices, dtype="int32"), axis=-1)
+
+    def compute_output_shape(self, input_shape):  # noqa: ANN001, ANN201
+        return (input_shape[0], len(self.indices))
