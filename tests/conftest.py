@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url(app) -> Iterator[str]:  # noqa: ANN001
-    """The app served by uvicorn on a free local port, in a thread."""
+@contextmanager
+def serve(app) -> Iterator[str]:  # noqa: ANN001 - an ASGI app
+    """``app`` served by uvicorn on a free local port, in a thread; yields its base URL."""
     import uvicorn
 
     port = _free_port()
@@ -104,9 +105,18 @@ def server_url(app) -> Iterator[str]:  # noqa: ANN001
         if time.time() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def server_url(app) -> Iterator[str]:  # noqa: ANN001
+    """The app served by uvicorn on a free local port, in a thread."""
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

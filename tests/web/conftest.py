@@ -4,15 +4,13 @@ of hand-registered models (one with markup in its text) served on its own port."
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.config import Settings, sqlite_url
+from tests.conftest import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -26,12 +24,6 @@ SVG = (
 
 def settings_for(home: Path) -> Settings:
     return Settings(database_url=sqlite_url(home / "registry.db"), artifacts_dir=home / "artifacts")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -129,21 +121,8 @@ def small_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_url(small_home: Path) -> Iterator[str]:
     """The small catalog served by uvicorn on a free port, in a thread."""
-    import uvicorn
-
     from hub.runtime import Runtime
     from hub.service.app import create_app
 
-    app = create_app(Runtime(settings_for(small_home)), warm=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(create_app(Runtime(settings_for(small_home)), warm=False)) as url:
+        yield url
