@@ -33,7 +33,11 @@ def test_list_and_filter(http: httpx.Client) -> None:
     assert [m["name"] for m in http.get("/v1/models?q=solub").json()["data"]] == [
         "chemistry.solubility"
     ]
-    assert http.get("/v1/models?tag=emt").json()["count"] == 1
+    tagged = http.get("/v1/models?tag=emt").json()
+    assert "physics.emt" in {m["name"] for m in tagged["data"]}
+    assert tagged["count"] == len(tagged["data"]) and all(
+        "emt" in m["tags"] for m in tagged["data"]
+    )
     assert http.get("/v1/models?task=nothing").json() == {"data": [], "count": 0}
 
 
