@@ -14,6 +14,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from domains.physics.nnp import NNPotential
 from domains.physics.nnp_data import Config, md_calculator
+from hub.client.calculator import ase_results
 
 
 class NNPCalculator(Calculator):
@@ -32,14 +33,7 @@ class NNPCalculator(Calculator):
         system_changes: Any = all_changes,
     ) -> None:
         super().calculate(atoms, properties, system_changes)
-        res = self.potential.evaluate([self.atoms])[0]
-        self.results = {
-            "energy": res["energy"],
-            "free_energy": res["energy"],
-            "forces": res["forces"],
-        }
-        if "stress" in res:
-            self.results["stress"] = res["stress"]
+        self.results = ase_results(self.potential.evaluate([self.atoms])[0])
 
 
 def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]:
