@@ -147,6 +147,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         "outputs": [{"name": "yield", "unit": "%"}],
         "uncertainty": "last_column",
         "plots": captions,
+        "example": rows[0]["rxn"],  # the card's "try it": a reaction of this data set
         "annotators": [
             {
                 "name": "chemistry.components_seen",

@@ -158,13 +158,18 @@ def model_card(
     plugins: PluginRegistry | None = None,
     base_url: str = DEFAULT_BASE_URL,
 ) -> ModelCard:
-    """The card of model ``name``; with ``plugins``, its input type's example and ready
-    calls against ``base_url``."""
+    """The card of model ``name``; with ``plugins``, an example input (the newest version's
+    ``spec["example"]``, else its input type's) and ready calls against ``base_url``."""
     model = store.get_model(name)
     versions = store.list_versions(name)
     aliases = store.list_aliases(name)
     headline = headline_metric(versions[-1].metrics) if versions else None
     input_type = input_type_public(plugins, model.input_type)
+    # A recipe may name an input its model is made for (spec["example"]): a reaction of its
+    # own reaction space beats the input type's generic example, which may be out of domain.
+    own = next((v.spec["example"] for v in reversed(versions) if "example" in v.spec), None)
+    if own is not None:
+        input_type = input_type.model_copy(update={"example": own})
     return ModelCard(
         **ModelPublic.of(model).model_dump(),
         latest_version=versions[-1].version if versions else None,

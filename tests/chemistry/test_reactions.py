@@ -71,6 +71,7 @@ def test_yield_models(client: HubClient, name: str, file: str, scale: float) -> 
     assert out[20]["in_domain"] is False  # ethanol was never a component
     assert out[21]["error"]["code"] == "invalid_reaction"
     card = client.model(name)
+    assert card["input"]["example"] == rows[0]["rxn"]  # the card's example is in domain
     metrics = {(m["name"], m["split"]) for m in card["versions"][0]["metrics"]}
     assert {
         ("r2", "random_70_30"),
