@@ -20,8 +20,10 @@ install: $(STAMP)
 build: $(STAMP)
 	$(BIN)/hub build
 
-serve: build
-	$(BIN)/hub serve --host $(HOST) --port $(PORT)
+# Serves at once; the models not built yet are built in a background process, quickest first,
+# and each is served as soon as it is registered.
+serve: $(STAMP)
+	$(BIN)/hub serve --build --host $(HOST) --port $(PORT)
 
 # The web catalog's tests drive Debian's chromium through chromium-driver (Selenium).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

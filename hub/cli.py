@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +47,16 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
     job_workers: Annotated[int, typer.Option(help="job worker processes")] = 1,
+    build: Annotated[
+        bool,
+        typer.Option(
+            help="build the built-in models that are not built yet in a background process, "
+            "quickest first; each is served as soon as it is registered"
+        ),
+    ] = False,
+    build_only: Annotated[
+        list[str] | None, typer.Option("--build-only", help="with --build: only these models")
+    ] = None,
 ) -> None:
     """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs)."""
     import uvicorn
@@ -51,6 +64,16 @@ def serve(
     from hub.jobs import JobSupervisor
 
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
+    # The build runs in its own process: training must not hold the server's GIL, and the
+    # catalog (SQLite in WAL mode, or PostgreSQL) takes its atomic writes while we serve.
+    builder = (
+        subprocess.Popen(
+            [sys.executable, "-m", "hub", "build", "--lines", f"--parent-pid={os.getpid()}"]
+            + (build_only or [])
+        )
+        if build
+        else None
+    )
     supervisor = JobSupervisor(load_settings(), job_workers).start() if job_workers else None
     try:
         uvicorn.run(
@@ -64,6 +87,15 @@ def serve(
     finally:
         if supervisor is not None:
             supervisor.stop()
+        if builder is not None and builder.poll() is None:
+            # `hub build` unwinds on SIGTERM: it removes its work folder and registers nothing
+            # half-made; the next `hub build` carries on where it stopped.
+            err.print("stopping the background build")
+            builder.terminate()
+            try:
+                builder.wait(60)
+            except subprocess.TimeoutExpired:
+                builder.kill()
 
 
 @app.command()
@@ -80,6 +112,27 @@ def worker(n: Annotated[int, typer.Option(help="worker processes")] = 1) -> None
             time.sleep(3600)
     except KeyboardInterrupt:
         supervisor.stop()
+
+
+_stopping: list[int] = []  # the signal that asked a build to stop, once one has
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    _stopping.append(signum)
+    raise KeyboardInterrupt
+
+
+def _stop_with_parent(pid: int) -> None:
+    """Stop this build (cleanly, through SIGTERM) when process ``pid`` is gone: a server
+    killed by a signal cannot stop its background build itself."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:
@@ -102,6 +155,8 @@ def build(
     only: Annotated[list[str] | None, typer.Argument(help="models to build")] = None,
     quick: Annotated[bool, typer.Option(help="small training sizes (tests, CI)")] = False,
     force: Annotated[bool, typer.Option(help="rebuild even if up to date")] = False,
+    lines: Annotated[bool, typer.Option(help="a line per step, not live bars")] = False,
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="override a recipe parameter: MODEL.PARAM=VALUE"),
@@ -118,6 +173,9 @@ def build(
     store = CatalogStore(settings.database_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
     artifacts.sweep()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a build as cleanly as Ctrl-C
+    if parent_pid is not None:
+        _stop_with_parent(parent_pid)
     columns = (
         TextColumn("{task.description:<36}"),
         BarColumn(),
@@ -125,7 +183,7 @@ def build(
         TimeElapsedColumn(),
     )
     # A terminal gets live bars; a log (CI, `make serve > log`) gets one line per step.
-    live = console.is_terminal
+    live = console.is_terminal and not lines
     with Progress(*columns, console=console, transient=False, disable=not live) as bar:
         tasks: dict[str, Any] = {}
         said: dict[str, str] = {}
@@ -154,6 +212,13 @@ def build(
             )
         except HubError as exc:
             _fail(exc)
+        except (KeyboardInterrupt, SystemError) as exc:
+            # Interrupted inside TensorFlow's C code, the KeyboardInterrupt can come out as a
+            # SystemError; only after a stop signal is that an interruption.
+            if isinstance(exc, SystemError) and not _stopping:
+                raise
+            err.print("build interrupted: models registered so far are kept; `hub build` goes on")
+            raise typer.Exit(130) from None
     for o in outcomes:
         state = "[green]built[/green]" if o.built else "up to date"
         console.print(f"{o.version.ref:<40} {state}")

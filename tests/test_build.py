@@ -24,6 +24,7 @@ def test_build_twice_then_change_params(tmp_path: Path) -> None:
         overrides={"chemistry.solubility": {"epochs": 3}},
     )
     assert [o.built for o in first] == [True, True]
+    assert [o.name for o in first] == ["physics.emt", "chemistry.solubility"]  # quickest first
     again = build_all(
         recipes,
         store,
@@ -54,3 +55,15 @@ def test_fingerprint_follows_params_and_data() -> None:
     recipe = next(r for r in load_plugins().recipes() if r.name == "chemistry.solubility")
     assert fingerprint(recipe, {"a": 1}) == fingerprint(recipe, {"a": 1})
     assert fingerprint(recipe, {"a": 1}) != fingerprint(recipe, {"a": 2})
+
+
+def test_every_builtin_recipe_says_how_long_it_takes() -> None:
+    """``minutes`` orders ``hub build`` (and so what ``hub serve --build`` offers first)."""
+    minutes = {r.name: r.minutes for r in load_plugins().recipes()}
+    assert all(m > 0 for m in minutes.values())
+    assert max(minutes, key=minutes.get) == "chemistry.yield-suzuki-miyaura"
+    assert {n for n, m in minutes.items() if m < 1} == {
+        "physics.emt",
+        "physics.lennard-jones",
+        "physics.gfn2-xtb",
+    }

@@ -240,7 +240,9 @@ def train_property_model(
     )
 
 
-def property_recipe(info: ModelInfo, data: PropertyData, **param_changes: Any) -> Recipe:
+def property_recipe(
+    info: ModelInfo, data: PropertyData, *, minutes: float, **param_changes: Any
+) -> Recipe:
     def train(ctx: RecipeContext) -> RecipeResult:
         return train_property_model(ctx, data, info.outputs[0])
 
@@ -251,6 +253,7 @@ def property_recipe(info: ModelInfo, data: PropertyData, **param_changes: Any) -
         quick=QUICK_PARAMS,
         revision="3",
         data=(DATA / data.file,),
+        minutes=minutes,
     )
 
 
@@ -295,6 +298,7 @@ SOLUBILITY = property_recipe(
         "Delaney, J. Chem. Inf. Comput. Sci. 44, 1000 (2004); "
         "MoleculeNet (Wu et al., Chem. Sci. 9, 513 (2018))",
     ),
+    minutes=4,
 )
 
 LIPOPHILICITY = property_recipe(
@@ -327,6 +331,7 @@ LIPOPHILICITY = property_recipe(
     descriptors="all",
     dropout=0.2,
     members=10,
+    minutes=30,
 )
 
 HYDRATION = property_recipe(
@@ -349,6 +354,7 @@ HYDRATION = property_recipe(
         "FreeSolv",
         "Mobley & Guthrie, J. Comput. Aided Mol. Des. 28, 711 (2014)",
     ),
+    minutes=3,
 )
 
 RECIPES = (SOLUBILITY, LIPOPHILICITY, HYDRATION)

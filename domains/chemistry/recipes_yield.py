@@ -180,7 +180,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     )
 
 
-def yield_recipe(info: ModelInfo, data: YieldData, **changes: Any) -> Recipe:
+def yield_recipe(info: ModelInfo, data: YieldData, *, minutes: float, **changes: Any) -> Recipe:
     def train(ctx: RecipeContext) -> RecipeResult:
         return train_yield_model(ctx, data)
 
@@ -191,6 +191,7 @@ def yield_recipe(info: ModelInfo, data: YieldData, **changes: Any) -> Recipe:
         quick=QUICK,
         revision="3",
         data=(DATA / data.file,),
+        minutes=minutes,
     )
 
 
@@ -232,6 +233,7 @@ BUCHWALD_HARTWIG = yield_recipe(
         "additive",
     ),
     additive_splits=True,
+    minutes=13,
 )
 
 SUZUKI_MIYAURA = yield_recipe(
@@ -249,6 +251,7 @@ SUZUKI_MIYAURA = yield_recipe(
         "Suzuki-Miyaura HTE (Perera et al.)",
         "Perera et al., Science 359, 429 (2018)",
     ),
+    minutes=45,
 )
 
 RECIPES = (BUCHWALD_HARTWIG, SUZUKI_MIYAURA)

@@ -52,7 +52,7 @@ def simulator_recipe(
             kind="simulator", spec=spec, artifacts=artifacts, metrics=tuple(ref.metrics)
         )
 
-    return Recipe(model=info, train=register, params=params, revision=revision)
+    return Recipe(model=info, train=register, params=params, revision=revision, minutes=0.1)
 
 
 def _cu_lattice(compute: Callable) -> Reference:

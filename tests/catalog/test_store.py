@@ -99,10 +99,14 @@ def test_errors_are_typed(store: CatalogStore) -> None:
     assert e.value.code == "model_not_found"
     store.upsert_model(info())
     with pytest.raises(NotFound) as e:
-        store.resolve("chemistry.toy")  # no version yet: no 'latest'
-    assert e.value.code == "alias_not_found"
+        store.resolve("chemistry.toy")  # no version yet (being built, say): no 'latest'
+    assert e.value.code == "version_not_found" and "being built" in e.value.message
     with pytest.raises(NotFound):
         store.resolve("chemistry.toy:3")
+    store.register_version("chemistry.toy", new())
+    with pytest.raises(NotFound) as e:
+        store.resolve("chemistry.toy@nope")
+    assert e.value.code == "alias_not_found"
     for bad in ("", "Chemistry", "a b", "x@", "x:y", "x:-1", "x" * 300):
         with pytest.raises(InvalidRequest):
             parse_ref(bad)
