@@ -156,6 +156,13 @@ def test_index_page_cache_follows_the_catalog(tmp_path: Path) -> None:
     info = store.get_model("chemistry.m0000")
     store.upsert_model(ModelInfo(**{**info.to_dict(), "title": "renamed", "outputs": ()}))
     assert "renamed" in client.get("/").text
+    # a model whose first build is under way (hub serve --build) is listed as such
+    store.upsert_model(
+        ModelInfo(**{**info.to_dict(), "name": "chemistry.new", "title": "fresh", "outputs": ()})
+    )
+    assert "not built yet" in client.get("/?q=fresh").text
+    store.register_version("chemistry.new", VersionCreate(kind="keras", spec={}))
+    assert "not built yet" not in client.get("/?q=fresh").text
 
 
 def test_summaries_with_metric_names_keep_the_headline(tmp_path: Path) -> None:
