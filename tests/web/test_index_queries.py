@@ -161,6 +161,7 @@ def test_index_page_cache_follows_the_catalog(tmp_path: Path) -> None:
         ModelInfo(**{**info.to_dict(), "name": "chemistry.new", "title": "fresh", "outputs": ()})
     )
     assert "not built yet" in client.get("/?q=fresh").text
+    assert 'id="not-built"' in client.get("/models/chemistry.new").text
     store.register_version("chemistry.new", VersionCreate(kind="keras", spec={}))
     assert "not built yet" not in client.get("/?q=fresh").text
 
