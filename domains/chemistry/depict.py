@@ -23,13 +23,17 @@ def depict_molecule(mol: Molecule, *, width: int = 320, height: int = 240) -> st
     return drawer.GetDrawingText()
 
 
-def depict_reaction(rxn: Reaction, *, width: int = 900, height: int = 260) -> str:
-    """SVG text of the reaction: reactants, agents over the arrow, products."""
+def depict_reaction(rxn: Reaction, *, width: int | None = None, height: int = 170) -> str:
+    """SVG text of the reaction: reactants, agents over the arrow, products; ``width``
+    defaults to about 190 pixels a molecule, so that a six-component HTE reaction is not
+    drawn smaller than a two-component one."""
     from rdkit.Chem import rdChemReactions
     from rdkit.Chem.Draw import rdMolDraw2D
 
     reaction = rdChemReactions.ReactionFromSmarts(rxn.smiles(), useSmiles=True)
-    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    n = len(rxn.reactants) + len(rxn.agents) + len(rxn.products)
+    drawer = rdMolDraw2D.MolDraw2DSVG(width or max(600, 190 * n), height)
+    drawer.drawOptions().padding = 0.02  # RDKit lays a reaction out in a fixed band: less margin
     drawer.DrawReaction(reaction)
     drawer.FinishDrawing()
     return drawer.GetDrawingText()

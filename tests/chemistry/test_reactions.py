@@ -86,3 +86,23 @@ def test_missing_components_are_out_of_domain(client: HubClient) -> None:
         "chemistry.yield-buchwald-hartwig", [{"aryl_halide": "Brc1ccccn1", "amine": "Cc1ccc(N)cc1"}]
     ).outputs[0]
     assert out["in_domain"] is False and "components" in out["domain"]["warning"]
+
+
+def test_reaction_drawing_widens_with_its_molecules() -> None:
+    """A six-component HTE reaction gets a wider canvas than an esterification, so that its
+    molecules are not drawn smaller (the page scales the drawing to its width)."""
+    import re
+
+    from domains.chemistry.depict import depict_reaction
+
+    def width(svg: str) -> int:
+        return int(re.search(r"width='(\d+)px'", svg).group(1))
+
+    small = depict_reaction(parse_reaction("CCO.CC(=O)O>>CCOC(C)=O"))
+    big = depict_reaction(
+        parse_reaction(
+            "Brc1ccccn1.Cc1ccc(N)cc1.CN(C)C(=NC(C)(C)C)N(C)C.Cc1cc(C)on1.CCN(CC)CC.O>>Cc1ccc(Nc2ccccn2)cc1"
+        )
+    )
+    assert width(small) == 600 and width(big) == 7 * 190
+    assert "<svg" in big and "<script" not in big

@@ -228,6 +228,8 @@ def test_try_it_on_a_simulator_and_a_reaction(browser, server_url: str) -> None:
     (item,) = try_it(browser, browser.find_element(By.ID, "try-input").get_attribute("value"))
     assert item.find_element(By.CSS_SELECTOR, ".value").text.endswith("%")
     wait(browser).until(lambda _: item.find_elements(By.CSS_SELECTOR, "img.depiction"))
+    # a reaction's drawing is wide: it takes the item's width, above the answer
+    wait(browser).until(lambda _: "wide" in item.get_attribute("class"))
 
 
 def test_screenshots(browser, server_url: str, tmp_path: Path) -> None:

@@ -106,6 +106,8 @@ async function depict(url, raw, holder) {
     if (!resp.ok || resp.headers.get("content-type") !== "image/svg+xml") return;
     const img = el("img", "depiction");
     img.alt = "structure drawn by RDKit";
+    // a wide drawing (a reaction) gets the item's full width, above the answer
+    img.onload = () => holder.classList.toggle("wide", img.naturalWidth > 2 * img.naturalHeight);
     img.src = URL.createObjectURL(await resp.blob());
     holder.prepend(img);
   } catch (err) {
