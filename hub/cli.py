@@ -55,7 +55,8 @@ def serve(
         ),
     ] = False,
     build_only: Annotated[
-        list[str] | None, typer.Option("--build-only", help="with --build: only these models")
+        list[str] | None,
+        typer.Option("--build-only", help="build only these models (implies --build)"),
     ] = None,
 ) -> None:
     """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs)."""
@@ -71,7 +72,7 @@ def serve(
             [sys.executable, "-m", "hub", "build", "--lines", f"--parent-pid={os.getpid()}"]
             + (build_only or [])
         )
-        if build
+        if build or build_only
         else None
     )
     supervisor = JobSupervisor(load_settings(), job_workers).start() if job_workers else None

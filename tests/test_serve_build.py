@@ -34,7 +34,7 @@ def test_serve_while_building(tmp_path: Path) -> None:
     env = {**os.environ, "HUB_HOME": str(tmp_path), "HUB_WARM": "0"}
     log = (tmp_path / "serve.log").open("w+")
     cmd = [sys.executable, "-m", "hub", "serve", "--port", str(port), "--job-workers", "0"]
-    cmd += ["--build", "--build-only", "chemistry.hydration-free-energy"]
+    cmd += ["--build-only", "chemistry.hydration-free-energy"]  # implies --build
     cmd += ["--build-only", "physics.emt"]  # the quicker, built first
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1/models"
