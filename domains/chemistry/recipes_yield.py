@@ -251,7 +251,7 @@ SUZUKI_MIYAURA = yield_recipe(
         "Suzuki-Miyaura HTE (Perera et al.)",
         "Perera et al., Science 359, 429 (2018)",
     ),
-    minutes=45,
+    minutes=18,
 )
 
 RECIPES = (BUCHWALD_HARTWIG, SUZUKI_MIYAURA)
