@@ -61,9 +61,6 @@ def test_every_builtin_recipe_says_how_long_it_takes() -> None:
     """``minutes`` orders ``hub build`` (and so what ``hub serve --build`` offers first)."""
     minutes = {r.name: r.minutes for r in load_plugins().recipes()}
     assert all(m > 0 for m in minutes.values())
-    assert max(minutes, key=minutes.get) == "chemistry.lipophilicity"
-    assert {n for n, m in minutes.items() if m < 1} == {
-        "physics.emt",
-        "physics.lennard-jones",
-        "physics.gfn2-xtb",
-    }
+    first = sorted(minutes, key=minutes.get)[:3]  # simulators: registered in seconds
+    assert set(first) == {"physics.emt", "physics.lennard-jones", "physics.gfn2-xtb"}
+    assert minutes["chemistry.yield-buchwald-hartwig"] > minutes["chemistry.solubility"]

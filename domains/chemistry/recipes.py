@@ -298,7 +298,7 @@ SOLUBILITY = property_recipe(
         "Delaney, J. Chem. Inf. Comput. Sci. 44, 1000 (2004); "
         "MoleculeNet (Wu et al., Chem. Sci. 9, 513 (2018))",
     ),
-    minutes=4,
+    minutes=2.5,
 )
 
 LIPOPHILICITY = property_recipe(
@@ -354,7 +354,7 @@ HYDRATION = property_recipe(
         "FreeSolv",
         "Mobley & Guthrie, J. Comput. Aided Mol. Des. 28, 711 (2014)",
     ),
-    minutes=3,
+    minutes=2,
 )
 
 RECIPES = (SOLUBILITY, LIPOPHILICITY, HYDRATION)

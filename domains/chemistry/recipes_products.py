@@ -162,7 +162,7 @@ REACTION_PRODUCT = Recipe(
     params=PARAMS,
     quick=QUICK,
     revision="2",
-    minutes=3,
+    minutes=0.5,
     # the template library's source is hashed into the build fingerprint like a data file
     data=(TEXTBOOK, Path(template_module.__file__), *(DATA / f for f in HTE.values())),
 )

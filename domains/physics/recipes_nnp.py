@@ -240,5 +240,5 @@ _GENERATION = (
     "timestep_fs", "strain_max", "eos_strain", "engine",
 )  # fmt: skip
 
-NNP_CU = Recipe(model=INFO, train=train, params=PARAMS, quick=QUICK, revision="1", minutes=24)
+NNP_CU = Recipe(model=INFO, train=train, params=PARAMS, quick=QUICK, revision="1", minutes=4)
 RECIPES = (NNP_CU,)
