@@ -80,7 +80,11 @@ class IndexEntry:
         h = headline_metric(s.metrics)
         split = ""
         if h is not None:
-            split = f"{h.split}, {h.n} splits" if h.n and h.n > 1 else h.split
+            # n counts splits for a mean ± std over splits; with no spread it is a sample size
+            many = h.n and h.n > 1 and h.std is not None
+            split = (
+                f"{h.split}, {h.n} splits" if many else (f"{h.split}, n={h.n}" if h.n else h.split)
+            )
         return cls(
             name=m.name,
             title=m.title,

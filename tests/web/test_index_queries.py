@@ -197,3 +197,16 @@ def test_summaries_with_metric_names_keep_the_headline(tmp_path: Path) -> None:
         assert {m.name for m in s.metrics[1:]} <= set(HEADLINE_NAMES)
     assert headline_metric(lean["physics.sim"].metrics).name == "lattice_constant"
     assert headline_metric(lean["physics.calib"].metrics).name == "r2"
+
+
+def test_headline_says_splits_only_for_a_spread_over_splits() -> None:
+    from hub.catalog.summaries import ModelSummary
+    from hub.service.web import IndexEntry
+
+    info = ModelInfo("physics.x", "physics", "t", "X", "d", "atoms", (OutputSpec("y", "1"),))
+    over_splits = Metric("rmse", 0.5, "random", std=0.1, n=5)
+    on_a_test_set = Metric("mae", 0.11, "test", n=13000)  # n molecules, no spread
+    entry = IndexEntry.of(ModelSummary(info, 1, None, (over_splits,)))
+    assert entry.headline_split == "random, 5 splits"
+    entry = IndexEntry.of(ModelSummary(info, 1, None, (on_a_test_set,)))
+    assert entry.headline_split == "test, n=13000"
