@@ -301,17 +301,15 @@ class CatalogStore:
             row = s.scalar(
                 select(AliasRow).where(AliasRow.model_id == model.id, AliasRow.alias == alias)
             )
-            if row is None and not s.scalar(
-                select(VersionRow.id).where(VersionRow.model_id == model.id).limit(1)
-            ):
-                raise NotFound(
-                    f"model {r.name!r} has no version yet: it is being built, or its build "
-                    f"stopped (`hub build {r.name}` builds it)",
-                    code="version_not_found",
-                )
-            if row is None:
+            if row is not None:
+                return row.version.to_entity()
+            if s.scalar(select(VersionRow.id).where(VersionRow.model_id == model.id).limit(1)):
                 raise NotFound(f"model {r.name!r} has no alias {alias!r}", code="alias_not_found")
-            return row.version.to_entity()
+            raise NotFound(
+                f"model {r.name!r} has no version yet: it is being built, or its build "
+                f"stopped (`hub build {r.name}` builds it)",
+                code="version_not_found",
+            )
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
