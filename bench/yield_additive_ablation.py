@@ -5,7 +5,8 @@ minutes) on feature variants and prints R2 on the four additive-held-out splits 
 (the 22 additives sorted by SMILES, dealt into 4 groups) and on ``--random`` seeded random
 70/30 splits:
 
-- ``r2``: the served featurizer, summed Morgan count bits (radius 2, 4096 bits), ``log1p``;
+- ``r2``: the served featurizer (``chemistry.reaction_bag``: summed Morgan count bits of the
+  components, radius 2, 4096 bits, ``log1p``);
 - ``r1``: the same with radius 1 (more shared, less specific bits);
 - ``r2+feature``: ``r2`` plus feature-Morgan bits (pharmacophoric atom invariants);
 - ``r2+descriptors``: ``r2`` plus RDKit's 2D descriptors of the additive, standardised;
@@ -33,28 +34,30 @@ from rdkit.Chem import Descriptors, rdFingerprintGenerator
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domains.chemistry import training
+from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import Reaction, parse_reaction
 from domains.chemistry.recipes import DATA
-from domains.chemistry.recipes_yield import PARAMS, random_70_30
+from domains.chemistry.recipes_yield import PARAMS, additive_held_out, random_70_30
 
 VARIANTS = ("r2", "r1", "r2+feature", "r2+descriptors", "regularised")
 
 
-def bag(generators: list[Any]) -> Callable[[Reaction], np.ndarray]:
-    """log1p of the summed count fingerprints of the components, one block per generator."""
-    cache: dict[tuple[int, str], np.ndarray] = {}
+def feature_morgan_bag(n_bits: int = 2048) -> Callable[[Reaction], np.ndarray]:
+    """As the served ``reaction_bag``, with feature-Morgan (pharmacophoric) atom invariants."""
+    gen = rdFingerprintGenerator.GetMorganGenerator(
+        radius=2,
+        fpSize=n_bits,
+        atomInvariantsGenerator=rdFingerprintGenerator.GetMorganFeatureAtomInvGen(),
+    )
+    cache: dict[str, np.ndarray] = {}
 
     def featurize(rxn: Reaction) -> np.ndarray:
-        blocks = []
-        for g in generators:
-            total = 0.0
-            for smi, mol in zip(rxn.components, rxn.mols, strict=True):
-                fp = cache.get((id(g), smi))
-                if fp is None:
-                    fp = cache[id(g), smi] = g.GetCountFingerprintAsNumPy(mol).astype(np.float32)
-                total = total + fp
-            blocks.append(np.log1p(total))
-        return np.concatenate(blocks)
+        total = np.zeros(n_bits, np.float32)
+        for smi, mol in zip(rxn.components, rxn.mols, strict=True):
+            if smi not in cache:
+                cache[smi] = gen.GetCountFingerprintAsNumPy(mol).astype(np.float32)
+            total += cache[smi]
+        return np.log1p(total)
 
     return featurize
 
@@ -68,24 +71,12 @@ def additive_descriptors(additives: list[str]) -> np.ndarray:
 
 
 def features(variant: str, rows: list[dict[str, str]]) -> np.ndarray:
-    morgan = rdFingerprintGenerator.GetMorganGenerator
-    generators = {
-        "r1": [morgan(radius=1, fpSize=4096)],
-        "r2+feature": [
-            morgan(radius=2, fpSize=4096),
-            morgan(
-                radius=2,
-                fpSize=2048,
-                atomInvariantsGenerator=rdFingerprintGenerator.GetMorganFeatureAtomInvGen(),
-            ),
-        ],
-    }.get(variant, [morgan(radius=2, fpSize=4096)])
-    featurize = bag(generators)
-    parsed: dict[str, Reaction] = {}
-    x = np.stack(
-        [featurize(parsed.get(r["rxn"]) or parsed.setdefault(r["rxn"], parse_reaction(r["rxn"])))
-         for r in rows]
-    )  # fmt: skip
+    blocks = [reaction_bag(radius=1 if variant == "r1" else 2, n_bits=4096)]  # as served
+    if variant == "r2+feature":
+        blocks.append(feature_morgan_bag())
+    parsed = {smiles: parse_reaction(smiles) for smiles in {r["rxn"] for r in rows}}
+    reactions = [parsed[r["rxn"]] for r in rows]
+    x = np.stack([np.concatenate([f(rxn) for f in blocks]) for rxn in reactions])
     if variant == "r2+descriptors":
         x = np.concatenate([x, additive_descriptors([r["additive"] for r in rows])], 1)
     return x
@@ -113,22 +104,15 @@ def main() -> None:
         rows = list(csv.DictReader(fh))
     y = np.array([float(r["yield"]) for r in rows], np.float32)
     groups = [r["additive"] for r in rows]
-    additives = sorted(set(groups))
     print(f"{'variant':<16} {'additive-held-out R2 (groups 1-4)':<36} random 70/30 R2")
     for variant in args.variants:
         changes = {"dropout": 0.3, "weight_decay": 1e-3} if variant == "regularised" else {}
         mlp = training.MLPParams.from_params({**PARAMS, "members": args.members, **changes})
         x = features(variant, rows)
-        held_out = []
-        for k in range(4):  # as in the recipe: same groups, same seeds
-            held = {a for i, a in enumerate(additives) if i % 4 == k}
-            i_te = np.array([i for i, g in enumerate(groups) if g in held])
-            rest = np.random.default_rng(PARAMS["seed"] + 50 + k).permutation(
-                [i for i, g in enumerate(groups) if g not in held]
-            )
-            n_val = len(rest) // 10
-            split = (rest[n_val:], rest[:n_val], i_te)
-            held_out.append(r2_of(x, y, split, mlp, PARAMS["seed"] + 50 + k))
+        held_out = [  # the recipe's own splits and seeds
+            r2_of(x, y, (i_tr, i_va, i_te), mlp, seed)
+            for i_tr, i_va, i_te, seed in additive_held_out(groups, PARAMS["seed"])
+        ]
         rand = [
             r2_of(x, y, random_70_30(len(y), PARAMS["seed"] + s), mlp, PARAMS["seed"] + s)
             for s in range(args.random)

@@ -59,6 +59,25 @@ def random_70_30(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return rest[n_val:], rest[:n_val], order[:n_test]
 
 
+def additive_held_out(
+    groups: list[str], seed: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """The 4 additive-held-out splits as ``(train, validation, test, fit seed)`` row indices:
+    the additives sorted, dealt round-robin into 4 groups, each group's rows the test set in
+    turn; 10 % of the rest (seeded) for early stopping."""
+    additives = sorted(set(groups))
+    splits = []
+    for k in range(4):
+        held = {a for i, a in enumerate(additives) if i % 4 == k}
+        i_te = np.array([i for i, g in enumerate(groups) if g in held])
+        rest = np.random.default_rng(seed + 50 + k).permutation(
+            [i for i, g in enumerate(groups) if g not in held]
+        )
+        n_val = len(rest) // 10
+        splits.append((rest[n_val:], rest[:n_val], i_te, seed + 50 + k))
+    return splits
+
+
 def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     p = ctx.params
     mlp = training.MLPParams.from_params(p)
@@ -106,15 +125,8 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     ]
     metrics.append(Metric("sigma_scale", scale, "random_70_30"))
     if p["additive_splits"] and data.group_column:
-        additives = sorted(set(groups))
-        for k in range(4):
-            held = {a for i, a in enumerate(additives) if i % 4 == k}
-            i_te = np.array([i for i, g in enumerate(groups) if g in held])
-            rest = np.random.default_rng(p["seed"] + 50 + k).permutation(
-                [i for i, g in enumerate(groups) if g not in held]
-            )
-            n_val = len(rest) // 10
-            model = fit(rest[n_val:], rest[:n_val], p["seed"] + 50 + k, f"additive test {k + 1}")
+        for k, (i_tr, i_va, i_te, seed) in enumerate(additive_held_out(groups, p["seed"])):
+            model = fit(i_tr, i_va, seed, f"additive test {k + 1}")
             mean, _ = training.predict_members(model, x[i_te])
             metrics += _aggregate(
                 [training.regression_metrics(y[i_te], np.clip(mean, 0, 100))],

@@ -106,3 +106,22 @@ def test_reaction_drawing_widens_with_its_molecules() -> None:
     )
     assert width(small) == 600 and width(big) == 7 * 190
     assert "<svg" in big and "<script" not in big
+
+
+def test_additive_held_out_splits() -> None:
+    """The recipe's 4 additive splits: each additive is tested exactly once, never trained on
+    in its own split, and train, validation and test partition the rows."""
+    from domains.chemistry.recipes_yield import additive_held_out
+
+    with gzip.open(DATA / "DreherDoyle.csv.gz", "rt") as fh:
+        groups = [r["additive"] for r in csv.DictReader(fh)]
+    splits = additive_held_out(groups, seed=0)
+    assert len(splits) == 4 and [s[3] for s in splits] == [50, 51, 52, 53]
+    tested: list[str] = []
+    for i_tr, i_va, i_te, _ in splits:
+        assert sorted([*i_tr, *i_va, *i_te]) == list(range(len(groups)))
+        held = {groups[i] for i in i_te}
+        assert not held & {groups[i] for i in [*i_tr, *i_va]}
+        assert len(i_va) == (len(i_tr) + len(i_va)) // 10
+        tested += sorted(held)
+    assert sorted(tested) == sorted(set(groups)) and len(tested) == 22
