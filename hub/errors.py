@@ -3,10 +3,14 @@ the boundary with ``raise ... from exc``).
 
     HubError                      base; ``code`` is the stable machine-readable name
     ├── CallerError               the caller can fix it; raised before any work (HTTP 4xx)
-    │   ├── NotFound              unknown model, version, alias or job            (404)
+    │   ├── Unauthenticated       no key, or a key that is unknown or revoked     (401)
+    │   ├── Forbidden             the key lacks the scope a route needs           (403)
+    │   ├── NotFound              unknown model, version, alias or job, or one    (404)
+    │   │                         the caller may not see (never a 403 that leaks a name)
     │   ├── AlreadyExists         a unique name taken                             (409)
     │   ├── InvalidRequest        malformed request or parameters                 (422)
-    │   └── PayloadTooLarge       body or batch over a stated limit               (413)
+    │   ├── PayloadTooLarge       body, batch or batch cost over a stated limit   (413)
+    │   └── RateLimited           over a rate limit or quota; ``retry_after_s``   (429)
     ├── ItemError                 one input of a batch is bad: reported in its slot, not raised
     │                             out of a batch (``invalid_smiles``, ``unsupported_element``...)
     └── RunError                  failed while running (HTTP 500/503)
@@ -43,6 +47,16 @@ class CallerError(HubError):
     status = 400
 
 
+class Unauthenticated(CallerError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(CallerError):
+    code = "forbidden"
+    status = 403
+
+
 class NotFound(CallerError):
     code = "not_found"
     status = 404
@@ -61,6 +75,13 @@ class InvalidRequest(CallerError):
 class PayloadTooLarge(CallerError):
     code = "payload_too_large"
     status = 413
+
+
+class RateLimited(CallerError):
+    """Over a limit; ``detail`` names it (``limit``) and says when to retry (``retry_after_s``)."""
+
+    code = "rate_limited"
+    status = 429
 
 
 class ItemError(HubError):
@@ -91,10 +112,13 @@ class Unavailable(RunError):
 _BY_CODE: dict[str, type[HubError]] = {
     c.code: c
     for c in (
+        Unauthenticated,
+        Forbidden,
         NotFound,
         AlreadyExists,
         InvalidRequest,
         PayloadTooLarge,
+        RateLimited,
         IntegrityError,
         PluginError,
         Unavailable,
@@ -103,10 +127,13 @@ _BY_CODE: dict[str, type[HubError]] = {
     )
 }
 _BY_STATUS: dict[int, type[HubError]] = {
+    401: Unauthenticated,
+    403: Forbidden,
     404: NotFound,
     409: AlreadyExists,
     413: PayloadTooLarge,
     422: InvalidRequest,
+    429: RateLimited,
     503: Unavailable,
 }
 
