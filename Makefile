@@ -38,6 +38,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check hub domains tests bench
 	$(BIN)/ruff format --check hub domains tests bench
+	$(BIN)/lint-imports
 
 bench: build
 	$(BIN)/python bench/predict_latency.py
