@@ -36,7 +36,13 @@ class Cancelled(Exception):
 
 
 def submit_job(
-    runtime: Any, *, model: str, task: str, input: Any, params: dict[str, Any] | None = None
+    runtime: Any,
+    *,
+    model: str,
+    task: str,
+    input: Any,
+    params: dict[str, Any] | None = None,
+    owner: str | None = None,
 ) -> Job:
     """Validate and queue a job; ``model`` is a reference (``name``, ``name@alias``, ``name:3``)."""
     version = runtime.store.resolve(model)
@@ -50,7 +56,12 @@ def submit_job(
     checked = spec.check_params(dict(params or {}))
     runtime.plugins.input_type(spec.input_type).parse(input)  # a bad input fails now, typed
     return runtime.jobs.create(
-        model=version.model, version=version.version, task=task, input=input, params=checked
+        model=version.model,
+        version=version.version,
+        task=task,
+        input=input,
+        params=checked,
+        owner=owner,
     )
 
 
