@@ -19,8 +19,19 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
+from hub.auth.identity import Caller
+from hub.auth.policy import check_visibility, visible_clause
 from hub.catalog.refs import NAME_RE, Ref, parse_ref
-from hub.catalog.rows import AliasRow, MetricRow, ModelRow, TagRow, VersionRow, utcnow
+from hub.catalog.rows import (
+    AliasRow,
+    GroupRow,
+    MetricRow,
+    ModelRow,
+    TagRow,
+    UserRow,
+    VersionRow,
+    utcnow,
+)
 from hub.catalog.summaries import ModelSummary, read_facets, read_stamp, read_summaries
 from hub.entities import Alias, ModelInfo, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
@@ -122,9 +133,37 @@ class CatalogStore:
             s.flush()
             return row.to_entity()
 
-    def get_model(self, name: str) -> ModelInfo:
+    def get_model(self, name: str, *, caller: Caller | None = None) -> ModelInfo:
+        """The model ``name``; with ``caller``, a model they may not see is not found."""
         with self.session() as s:
-            return self._model_row(s, name).to_entity()
+            return self._model_row(s, name, caller=caller).to_entity()
+
+    def set_visibility(
+        self, name: str, visibility: str | None = None, *, owner: str | None = None
+    ) -> ModelInfo:
+        """Change a model's visibility (``public``, ``private``, ``group:<name>``) and/or its
+        owner. Who may do it is the caller's business (:func:`hub.auth.policy.can_manage`)."""
+        with self.session() as s:
+            row = self._model_row(s, name)
+            if visibility is not None:
+                check_visibility(visibility)
+                group = visibility.removeprefix("group:")
+                if (
+                    group != visibility
+                    and s.scalar(select(GroupRow.id).where(GroupRow.name == group)) is None
+                ):
+                    raise NotFound(f"no group {group!r}", code="group_not_found")
+                row.visibility = visibility
+            if owner is not None:
+                if (
+                    owner != "hub"
+                    and s.scalar(select(UserRow.id).where(UserRow.name == owner)) is None
+                ):
+                    raise NotFound(f"no user {owner[:80]!r}", code="user_not_found")
+                row.owner = owner
+            row.updated_at = utcnow()
+            s.flush()
+            return row.to_entity()
 
     def list_models(
         self,
@@ -134,13 +173,15 @@ class CatalogStore:
         tag: str | None = None,
         q: str | None = None,
         include_private: bool = False,
+        caller: Caller | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[ModelInfo], int]:
         """Models matching every given filter, by name; ``q`` searches name, title,
-        description and tags (case-insensitive). Returns one page and the total count."""
+        description and tags (case-insensitive). Returns one page and the total count.
+        With ``caller``, the models they may see (``include_private`` is then ignored)."""
         stmt = self._filtered(
-            domain=domain, task=task, tag=tag, q=q, include_private=include_private
+            domain=domain, task=task, tag=tag, q=q, include_private=include_private, caller=caller
         )
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -155,13 +196,14 @@ class CatalogStore:
         tag: str | None = None,
         q: str | None = None,
         include_private: bool = False,
+        caller: Caller | None = None,
         metric_names: Collection[str] | None = None,
     ) -> list[ModelSummary]:
         """Every model matching the filters (as :meth:`list_models`), by name, with its newest
         version's number, build time and metrics (with ``metric_names``: those, and the first
         metric). Four queries whatever the number of models."""
         stmt = self._filtered(
-            domain=domain, task=task, tag=tag, q=q, include_private=include_private
+            domain=domain, task=task, tag=tag, q=q, include_private=include_private, caller=caller
         )
         with self.session() as s:
             return read_summaries(s.connection(), stmt, metric_names=metric_names)
@@ -172,11 +214,14 @@ class CatalogStore:
         with self.session() as s:
             return read_stamp(s.connection())
 
-    def list_facets(self, *, include_private: bool = False) -> dict[str, list[str]]:
-        """The domains, tasks and tags in use (of public models unless ``include_private``),
-        each sorted: what a catalog page offers as filters."""
+    def list_facets(
+        self, *, include_private: bool = False, caller: Caller | None = None
+    ) -> dict[str, list[str]]:
+        """The domains, tasks and tags in use (of public models unless ``include_private``;
+        with ``caller``, of the models they may see), each sorted: a catalog page's filters."""
+        where = visible_clause(caller) if caller is not None else None
         with self.session() as s:
-            return read_facets(s.connection(), include_private=include_private)
+            return read_facets(s.connection(), include_private=include_private, where=where)
 
     # -- versions -------------------------------------------------------------------------
     def register_version(
@@ -233,13 +278,13 @@ class CatalogStore:
                     raise
         raise AssertionError("unreachable")
 
-    def get_version(self, name: str, version: int) -> Version:
+    def get_version(self, name: str, version: int, *, caller: Caller | None = None) -> Version:
         with self.session() as s:
-            return self._version_row(s, name, version).to_entity()
+            return self._version_row(s, name, version, caller=caller).to_entity()
 
-    def list_versions(self, name: str) -> list[Version]:
+    def list_versions(self, name: str, *, caller: Caller | None = None) -> list[Version]:
         with self.session() as s:
-            model = self._model_row(s, name)
+            model = self._model_row(s, name, caller=caller)
             rows = s.scalars(
                 select(VersionRow)
                 .where(VersionRow.model_id == model.id)
@@ -282,19 +327,20 @@ class CatalogStore:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
             s.delete(row)
 
-    def list_aliases(self, name: str) -> list[Alias]:
+    def list_aliases(self, name: str, *, caller: Caller | None = None) -> list[Alias]:
         with self.session() as s:
-            model = self._model_row(s, name)
+            model = self._model_row(s, name, caller=caller)
             rows = s.scalars(
                 select(AliasRow).where(AliasRow.model_id == model.id).order_by(AliasRow.alias)
             ).all()
             return [r.to_entity() for r in rows]
 
-    def resolve(self, ref: str | Ref) -> Version:
-        """The version a reference points at (``name``, ``name@alias``, ``name:3``)."""
+    def resolve(self, ref: str | Ref, *, caller: Caller | None = None) -> Version:
+        """The version a reference points at (``name``, ``name@alias``, ``name:3``); with
+        ``caller``, a model they may not see is not found."""
         r = parse_ref(ref) if isinstance(ref, str) else ref
         with self.session() as s:
-            model = self._model_row(s, r.name)
+            model = self._model_row(s, r.name, caller=caller)
             if r.version is not None:
                 return self._version_row(s, r.name, r.version).to_entity()
             alias = r.alias or model.default_alias
@@ -320,9 +366,10 @@ class CatalogStore:
         tag: str | None,
         q: str | None,
         include_private: bool,
+        caller: Caller | None = None,
     ) -> Select[tuple[ModelRow]]:
         """Models matching every given filter; ``q`` searches name, title, description and
-        tags (case-insensitive)."""
+        tags (case-insensitive). With ``caller``: the models they may see (in SQL)."""
         stmt = select(ModelRow)
         if domain:
             stmt = stmt.where(ModelRow.domain == domain)
@@ -330,7 +377,9 @@ class CatalogStore:
             stmt = stmt.where(ModelRow.task == task)
         if tag:
             stmt = stmt.where(ModelRow.tags.any(TagRow.tag == tag))
-        if not include_private:
+        if caller is not None:
+            stmt = stmt.where(visible_clause(caller))
+        elif not include_private:
             stmt = stmt.where(ModelRow.visibility == "public")
         if q:
             like = f"%{q.lower()}%"
@@ -345,20 +394,31 @@ class CatalogStore:
         return stmt
 
     @staticmethod
-    def _model_row(s: Session, name: str, *, lock: bool = False) -> ModelRow:
+    def _model_row(
+        s: Session, name: str, *, lock: bool = False, caller: Caller | None = None
+    ) -> ModelRow:
         stmt = select(ModelRow).where(ModelRow.name == name)
+        if caller is not None:  # unseen is unknown: the same error as a missing model
+            stmt = stmt.where(visible_clause(caller))
         row = s.scalar(stmt.with_for_update() if lock else stmt)
         if row is None:
             raise NotFound(f"no model named {name[:200]!r}", code="model_not_found")
         return row
 
     @staticmethod
-    def _version_row(s: Session, name: str, version: int) -> VersionRow:
-        row = s.scalar(
+    def _version_row(
+        s: Session, name: str, version: int, *, caller: Caller | None = None
+    ) -> VersionRow:
+        stmt = (
             select(VersionRow)
             .join(ModelRow)
             .where(ModelRow.name == name, VersionRow.version == version)
         )
+        if caller is not None:
+            stmt = stmt.where(visible_clause(caller))
+        row = s.scalar(stmt)
+        if row is None and caller is not None:  # a model they may not see: not found
+            CatalogStore._model_row(s, name, caller=caller)
         if row is None:
             raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
         return row

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from sqlalchemy.sql import Select
 
 from hub.catalog.rows import MetricRow, ModelRow, TagRow, VersionRow, as_utc
@@ -120,10 +120,15 @@ def read_summaries(
     return out
 
 
-def read_facets(conn: Connection, *, include_private: bool) -> dict[str, list[str]]:
-    """The domains, tasks and tags in use (of public models unless ``include_private``)."""
+def read_facets(
+    conn: Connection, *, include_private: bool, where: ColumnElement[bool] | None = None
+) -> dict[str, list[str]]:
+    """The domains, tasks and tags in use (of public models unless ``include_private``;
+    with ``where``, of the models that condition on :class:`ModelRow` selects)."""
     visible = select(ModelRow.id)
-    if not include_private:
+    if where is not None:
+        visible = visible.where(where)
+    elif not include_private:
         visible = visible.where(ModelRow.visibility == "public")
     columns = {
         "domain": (ModelRow.domain, ModelRow.id),

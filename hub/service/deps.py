@@ -1,13 +1,23 @@
-"""Typed dependencies: the runtime (and through it the catalog) of the running app."""
+"""Typed dependencies: the runtime (and through it the catalog) of the running app, the
+caller, and the one authorization layer of the routes.
+
+Every route declares what it needs with :func:`require` (a scope, the path parameter naming
+a model, whether it changes the model); ``tests/auth`` checks that no route lacks one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
+from hub.auth.gate import Gate
+from hub.auth.identity import Caller
 from hub.catalog import CatalogStore
+from hub.errors import HubError, Unauthenticated
 from hub.runtime import Runtime
+from hub.service.web_security import SAFE_METHODS, SESSION_COOKIE, csrf_ok
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -18,5 +28,118 @@ def get_catalog(request: Request) -> CatalogStore:
     return request.app.state.runtime.store
 
 
+def gate_of(app: FastAPI) -> Gate:
+    """The app's :class:`Gate` (made on first use from the runtime's catalog;
+    ``HUB_ANONYMOUS`` is read then)."""
+    gate = getattr(app.state, "gate", None)
+    if gate is None or gate.store is not app.state.runtime.store:
+        gate = app.state.gate = Gate(app.state.runtime.store)
+    return gate
+
+
+def get_gate(request: Request) -> Gate:
+    return gate_of(request.app)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The key of ``Authorization: Bearer <key>``; else the web session's key, which counts
+    for safe methods, or for others with the session's CSRF token (``X-CSRF-Token``)."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated(
+                "the Authorization header must be 'Bearer <key>'", code="invalid_key"
+            )
+        return token.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and (
+        request.method in SAFE_METHODS or csrf_ok(cookie, request.headers.get("x-csrf-token"))
+    ):
+        return cookie
+    return None
+
+
+def get_caller(request: Request) -> Caller:
+    """Who is calling, resolved once per request (``request.state.caller``)."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:
+        gate = get_gate(request)
+        address = request.client.host if request.client else None
+        token = bearer_token(request)
+        from_cookie = token is not None and "authorization" not in request.headers
+        try:
+            caller = gate.caller(token, address=address)
+        except Unauthenticated:
+            if not from_cookie:
+                raise
+            caller = gate.caller(None, address=address)  # a stale session: signed out
+        request.state.caller = caller
+    return caller
+
+
+class PageError(HubError):
+    """A web page refused (401, 403, 404): the page answers with HTML (the sign-in form for a
+    401, a not-found page for a 404) instead of the API's JSON error."""
+
+    def __init__(self, error: HubError) -> None:
+        super().__init__(error.message, code=error.code)
+        self.status = error.status
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a route needs: ``scope`` (None: anyone, even with ``HUB_ANONYMOUS=none``), the
+    path parameter naming a model the caller must be able to see (``model``), and whether the
+    route changes that model (``manage``: its owner or an admin only)."""
+
+    scope: str | None
+    model: str | None = None
+    manage: bool = False
+    page: bool = False
+
+
+def require(  # noqa: ANN201 - a FastAPI dependency
+    scope: str | None, *, model: str | None = None, manage: bool = False, page: bool = False
+):
+    """A dependency that authorizes the request against :class:`Policy` and returns the
+    :class:`Caller`: 401 without a needed key, 403 for a missing scope or a model one does
+    not own (when ``manage``), 404 for a model one may not see. A web ``page`` answers a
+    missing key with the sign-in form."""
+    policy = Policy(scope, model, manage, page)
+
+    def authorized(request: Request) -> Caller:
+        caller = get_caller(request)
+        gate = get_gate(request)
+        try:
+            gate.authorize(caller, policy.scope)
+            if policy.model is not None:
+                gate.check_model(caller, request.path_params[policy.model], manage=policy.manage)
+        except HubError as exc:
+            if policy.page:
+                raise PageError(exc) from exc
+            raise
+        return caller
+
+    authorized.policy = policy  # type: ignore[attr-defined] - read by tests/auth
+    return authorized
+
+
+def policy_of(dependency: object) -> Policy | None:
+    """The :class:`Policy` a dependency made by :func:`require` enforces, else None."""
+    return getattr(dependency, "policy", None)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CatalogDep = Annotated[CatalogStore, Depends(get_catalog)]
+GateDep = Annotated[Gate, Depends(get_gate)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+# the policies of most routes, ready to annotate a ``caller`` parameter with
+Public = Annotated[Caller, Depends(require(None))]
+Reader = Annotated[Caller, Depends(require("read"))]
+ModelReader = Annotated[Caller, Depends(require("read", model="name"))]
+Predictor = Annotated[Caller, Depends(require("predict", model="ref"))]
+ModelManager = Annotated[Caller, Depends(require("publish", model="name", manage=True))]
+JobsUser = Annotated[Caller, Depends(require("jobs"))]
+Admin = Annotated[Caller, Depends(require("admin"))]

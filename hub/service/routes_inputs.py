@@ -8,16 +8,21 @@ from fastapi.responses import Response
 from hub.errors import ItemError, NotFound, PluginError, RunError
 from hub.runtime.items import parse_item
 from hub.service.cards import input_type_public
-from hub.service.deps import RuntimeDep
+from hub.service.deps import Reader, RuntimeDep
 from hub.service.schemas import DepictRequest, ErrorResponse, InputTypePublic
 from hub.service.web_security import image_response
 
 router = APIRouter(prefix="/v1/inputs", tags=["inputs"])
-ERRORS = {404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+ERRORS = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+    404: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
 
 
 @router.get("", response_model=list[InputTypePublic])
-def list_input_types(runtime: RuntimeDep) -> list[InputTypePublic]:
+def list_input_types(runtime: RuntimeDep, _: Reader) -> list[InputTypePublic]:
     """Every input type of every loaded plugin, with its description and an example."""
     names = sorted(it.name for d in runtime.plugins.domains.values() for it in d.input_types)
     return [input_type_public(runtime.plugins, n) for n in names]
@@ -28,7 +33,7 @@ def list_input_types(runtime: RuntimeDep) -> list[InputTypePublic]:
     response_class=Response,
     responses={**ERRORS, 200: {"content": {"image/svg+xml": {}}}},
 )
-def depict(input_type: str, body: DepictRequest, runtime: RuntimeDep) -> Response:
+def depict(input_type: str, body: DepictRequest, runtime: RuntimeDep, _: Reader) -> Response:
     """Draw one input as the model would use it (for ``smiles``: the standardised molecule),
     as SVG. A bad input is a 422 with the same error code a prediction would give."""
     try:

@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.entities import Job
 from hub.errors import CallerError
 from hub.jobs import submit_job
-from hub.service.deps import RuntimeDep
+from hub.service.deps import GateDep, JobsUser, RuntimeDep
 from hub.service.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 ERRORS = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
@@ -87,28 +89,37 @@ class JobsPublic(BaseModel):
 
 
 @router.post("", response_model=JobPublic, status_code=202, responses=ERRORS)
-def create_job(body: JobCreate, runtime: RuntimeDep) -> JobPublic:
-    """Queue a job; answers at once with its id. Poll ``GET /v1/jobs/{id}``."""
-    return JobPublic.of(
-        submit_job(runtime, model=body.model, task=body.task, input=body.input, params=body.params)
+def create_job(body: JobCreate, runtime: RuntimeDep, gate: GateDep, caller: JobsUser) -> JobPublic:
+    """Queue a job (yours: nobody else sees it); answers at once with its id. Poll
+    ``GET /v1/jobs/{id}``."""
+    gate.check_model(caller, body.model)  # the model is in the body: 404 unless visible
+    job = submit_job(
+        runtime,
+        model=body.model,
+        task=body.task,
+        input=body.input,
+        params=body.params,
+        owner=caller.user,
     )
+    return JobPublic.of(job)
 
 
 @router.get("", response_model=JobsPublic)
-def list_jobs(runtime: RuntimeDep, state: str | None = None) -> JobsPublic:
-    jobs = runtime.jobs.list(state=state)
+def list_jobs(runtime: RuntimeDep, caller: JobsUser, state: str | None = None) -> JobsPublic:
+    """Your jobs, newest first (an admin's key: everyone's)."""
+    jobs = runtime.jobs.list(state=state, caller=caller)
     return JobsPublic(data=[JobPublic.of(j) for j in jobs], count=len(jobs))
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=ERRORS)
-def get_job(job_id: str, runtime: RuntimeDep) -> JobPublic:
-    return JobPublic.of(runtime.jobs.get(job_id))
+def get_job(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> JobPublic:
+    return JobPublic.of(runtime.jobs.get(job_id, caller=caller))
 
 
 @router.get("/{job_id}/result", responses=ERRORS)
-def get_result(job_id: str, runtime: RuntimeDep) -> Response:
+def get_result(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> Response:
     """The result of a succeeded job (409 while it runs, or if it failed or was cancelled)."""
-    job = runtime.jobs.get(job_id)
+    job = runtime.jobs.get(job_id, caller=caller)
     if job.state != "succeeded" or not job.result_sha256:
         err = CallerError(
             f"job {job_id} is {job.state}; no result",
@@ -121,6 +132,6 @@ def get_result(job_id: str, runtime: RuntimeDep) -> Response:
 
 
 @router.delete("/{job_id}", response_model=JobPublic, responses=ERRORS)
-def cancel_job(job_id: str, runtime: RuntimeDep) -> JobPublic:
-    """Cancel a queued or running job."""
-    return JobPublic.of(runtime.jobs.cancel(job_id))
+def cancel_job(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> JobPublic:
+    """Cancel a queued or running job of yours."""
+    return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))

@@ -5,11 +5,20 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import NotFound
+from hub.errors import Forbidden, NotFound
 from hub.runtime import Prediction
 from hub.service.cards import model_card
-from hub.service.deps import CatalogDep, RuntimeDep
+from hub.service.deps import (
+    CatalogDep,
+    GateDep,
+    ModelManager,
+    ModelReader,
+    Predictor,
+    Reader,
+    RuntimeDep,
+)
 from hub.service.schemas import (
     AliasPublic,
     AliasUpdate,
@@ -26,6 +35,8 @@ from hub.service.web_security import image_response
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 ERRORS = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
     404: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
@@ -35,6 +46,7 @@ ERRORS = {
 @router.get("", response_model=ModelsPublic)
 def list_models(
     catalog: CatalogDep,
+    caller: Reader,
     domain: str | None = None,
     task: str | None = None,
     tag: str | None = None,
@@ -42,15 +54,15 @@ def list_models(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> ModelsPublic:
-    """Models in the catalog, filtered by domain, task, tag and free text."""
+    """Models in the catalog the caller may see, filtered by domain, task, tag and free text."""
     models, count = catalog.list_models(
-        domain=domain, task=task, tag=tag, q=q, limit=limit, offset=offset
+        domain=domain, task=task, tag=tag, q=q, limit=limit, offset=offset, caller=caller
     )
     return ModelsPublic(data=[ModelPublic.of(m) for m in models], count=count)
 
 
 @router.get("/{name}", response_model=ModelCard, responses=ERRORS)
-def get_model(name: str, request: Request, runtime: RuntimeDep) -> ModelCard:
+def get_model(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> ModelCard:
     """The model card: description, input type with an example, outputs with units, versions
     with metrics and plots, aliases, the headline metric, and ready curl and Python calls."""
     return model_card(runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url))
@@ -61,7 +73,7 @@ def get_model(name: str, request: Request, runtime: RuntimeDep) -> ModelCard:
     response_class=Response,
     responses={**ERRORS, 200: {"content": {"text/markdown": {}}}},
 )
-def get_card_markdown(name: str, request: Request, runtime: RuntimeDep) -> Response:
+def get_card_markdown(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> Response:
     """The model card as Markdown (for a paper's supplementary information)."""
     base = str(request.base_url)
     card = model_card(runtime.store, name, plugins=runtime.plugins, base_url=base)
@@ -69,13 +81,13 @@ def get_card_markdown(name: str, request: Request, runtime: RuntimeDep) -> Respo
 
 
 @router.get("/{name}/versions", response_model=list[VersionPublic], responses=ERRORS)
-def list_versions(name: str, catalog: CatalogDep) -> list[VersionPublic]:
-    return [VersionPublic.of(v) for v in catalog.list_versions(name)]
+def list_versions(name: str, catalog: CatalogDep, caller: ModelReader) -> list[VersionPublic]:
+    return [VersionPublic.of(v) for v in catalog.list_versions(name, caller=caller)]
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=ERRORS)
-def get_version(name: str, version: int, catalog: CatalogDep) -> VersionPublic:
-    return VersionPublic.of(catalog.get_version(name, version))
+def get_version(name: str, version: int, catalog: CatalogDep, caller: ModelReader) -> VersionPublic:
+    return VersionPublic.of(catalog.get_version(name, version, caller=caller))
 
 
 @router.get(
@@ -83,10 +95,12 @@ def get_version(name: str, version: int, catalog: CatalogDep) -> VersionPublic:
     response_class=Response,
     responses={**ERRORS, 200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
 )
-def get_plot(name: str, version: int, role: str, runtime: RuntimeDep) -> Response:
+def get_plot(
+    name: str, version: int, role: str, runtime: RuntimeDep, caller: ModelReader
+) -> Response:
     """A plot the recipe stored with the version (an artifact whose role starts with
     ``plot_``), read from the artifact store and checked against its sha256."""
-    v = runtime.store.get_version(name, version)
+    v = runtime.store.get_version(name, version, caller=caller)
     sha = v.artifacts.get(role) if role.startswith("plot_") else None
     if sha is None:
         raise NotFound(f"{v.ref} has no plot {role[:100]!r}", code="plot_not_found")
@@ -94,28 +108,55 @@ def get_plot(name: str, version: int, role: str, runtime: RuntimeDep) -> Respons
 
 
 @router.get("/{name}/aliases", response_model=list[AliasPublic], responses=ERRORS)
-def list_aliases(name: str, catalog: CatalogDep) -> list[AliasPublic]:
-    return [AliasPublic.of(a) for a in catalog.list_aliases(name)]
+def list_aliases(name: str, catalog: CatalogDep, caller: ModelReader) -> list[AliasPublic]:
+    return [AliasPublic.of(a) for a in catalog.list_aliases(name, caller=caller)]
 
 
 @router.put("/{name}/aliases/{alias}", response_model=AliasPublic, responses=ERRORS)
-def set_alias(name: str, alias: str, body: AliasUpdate, catalog: CatalogDep) -> AliasPublic:
-    """Point ``alias`` at a version (creating the alias if needed)."""
+def set_alias(
+    name: str, alias: str, body: AliasUpdate, catalog: CatalogDep, _: ModelManager
+) -> AliasPublic:
+    """Point ``alias`` at a version (creating the alias if needed): the model's owner or an
+    admin, with a key holding the ``publish`` scope."""
     return AliasPublic.of(catalog.set_alias(name, alias, body.version))
 
 
 @router.post("/{ref}/predict", response_model=PredictResponse, responses=ERRORS)
-def predict(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
+def predict(ref: str, body: PredictRequest, runtime: RuntimeDep, _: Predictor) -> Response:
     """Predict a batch of inputs. ``ref`` is ``name``, ``name@alias`` or ``name:3``. Each
     input gets its own output or its own error, in order, inside one 200 response."""
     return _json(runtime.predict(ref, body.inputs, body.params))
 
 
 @router.post("/{ref}/explain", response_model=PredictResponse, responses=ERRORS)
-def explain(ref: str, body: PredictRequest, runtime: RuntimeDep) -> Response:
+def explain(ref: str, body: PredictRequest, runtime: RuntimeDep, _: Predictor) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
     return _json(runtime.predict(ref, body.inputs, {**body.params, "explain": True}))
+
+
+class VisibilityUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"visibility": "group:chem-team"}]},
+    )
+
+    visibility: str | None = Field(
+        None, max_length=80, description="'public', 'private' or 'group:<name>'"
+    )
+    owner: str | None = Field(None, max_length=63, description="a new owner (admins only)")
+
+
+@router.put("/{name}/visibility", response_model=ModelPublic, responses=ERRORS)
+def set_visibility(
+    name: str, body: VisibilityUpdate, catalog: CatalogDep, gate: GateDep, caller: ModelManager
+) -> ModelPublic:
+    """Change who may see the model (its owner or an admin; a new owner: admins only)."""
+    if body.owner is not None and not caller.is_admin:
+        raise Forbidden("only an admin gives a model to another owner", code="not_admin")
+    model = catalog.set_visibility(name, body.visibility, owner=body.owner)
+    gate.forget()
+    return ModelPublic.of(model)
 
 
 def _json(result: Prediction) -> Response:

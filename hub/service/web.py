@@ -8,6 +8,7 @@ server (see :mod:`hub.service.web_security`).
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -15,16 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 
 from hub import __version__
+from hub.auth.identity import Caller
 from hub.catalog.summaries import ModelSummary
-from hub.errors import NotFound
+from hub.errors import NotFound, Unauthenticated
 from hub.service.cards import (
     HEADLINE_NAMES,
     format_metric,
@@ -33,8 +36,14 @@ from hub.service.cards import (
     metric_tables,
     model_card,
 )
-from hub.service.deps import CatalogDep, RuntimeDep
-from hub.service.web_security import PAGE_HEADERS
+from hub.service.deps import CatalogDep, GateDep, PageError, Public, RuntimeDep, require
+from hub.service.web_security import (
+    PAGE_HEADERS,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_S,
+    csrf_ok,
+    csrf_token,
+)
 
 HERE = Path(__file__).parent
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -100,9 +109,29 @@ class IndexEntry:
         )
 
 
+def session_context(request: Request, caller: Caller | None) -> dict[str, Any]:
+    """What every page shows of the session: who is signed in, and the CSRF token of the
+    forms that change something (sign out)."""
+    session = request.cookies.get(SESSION_COOKIE)
+    signed_in = session is not None and caller is not None and caller.user is not None
+    if not signed_in:
+        return {"me": None, "csrf": ""}
+    return {"me": caller.user, "csrf": csrf_token(session)}  # type: ignore[union-attr]
+
+
 def render(template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = env.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def view_key(caller: Caller) -> tuple[object, ...]:
+    """What a cached page depends on of its caller: their key (its CSRF token and name are in
+    the page), user, groups and admin rights."""
+    return (caller.key_id, caller.user, tuple(sorted(caller.groups)), caller.is_admin)
+
+
+ReaderPage = Annotated[Caller, Depends(require("read", page=True))]
+ModelPage = Annotated[Caller, Depends(require("read", model="name", page=True))]
 
 
 class PageCache:
@@ -140,15 +169,19 @@ index_cache = PageCache()
 
 @router.get("/", response_class=HTMLResponse)
 def index(
+    request: Request,
     catalog: CatalogDep,
+    caller: ReaderPage,
     q: str | None = Query(None, max_length=200),
     domain: str | None = Query(None, max_length=100),
     task: str | None = Query(None, max_length=100),
     tag: str | None = Query(None, max_length=100),
 ) -> HTMLResponse:
-    """Every public model, filtered by text, domain, task and tag."""
+    """Every model the caller may see, filtered by text, domain, task and tag."""
     selected = {"q": q or "", "domain": domain or "", "task": task or "", "tag": tag or ""}
-    key, stamp = (catalog.url, *selected.values()), catalog.catalog_stamp()
+    session = session_context(request, caller)
+    key = (catalog.url, *selected.values(), *view_key(caller), session["me"])
+    stamp = catalog.catalog_stamp()
     html = index_cache.get(key, stamp)
     if html is None:
         summaries = catalog.list_model_summaries(
@@ -157,26 +190,29 @@ def index(
             task=task or None,
             tag=tag or None,
             metric_names=HEADLINE_NAMES,
+            caller=caller,
         )
         html = env.get_template("index.html").render(
             entries=[IndexEntry.of(s) for s in summaries],
-            facets=catalog.list_facets(),
+            facets=catalog.list_facets(caller=caller),
             selected=selected,
+            **session,
         )
         index_cache.put(key, stamp, html)
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @router.get("/models/{name}", response_class=HTMLResponse)
-def card_page(name: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def card_page(name: str, request: Request, runtime: RuntimeDep, caller: ModelPage) -> HTMLResponse:
     """The model card: what it predicts, its data, every version's metrics and plots, its
-    aliases, how to call it, and a form to try it."""
+    aliases, how to call it, and a form to try it (a model one may not see: not found)."""
+    session = session_context(request, caller)
     try:
         card = model_card(
             runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url)
         )
     except NotFound as exc:
-        return render("not_found.html", status_code=404, message=exc.message)
+        return render("not_found.html", status_code=404, message=exc.message, **session)
     example = card.input.example if card.input else None
     lines = isinstance(example, str) or example is None
     return render(
@@ -184,4 +220,92 @@ def card_page(name: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
         card=card,
         try_mode="lines" if lines else "json",
         try_text=(example or "") if lines else json.dumps(example),
+        **session,
     )
+
+
+# -- sign in by pasting a key -----------------------------------------------------------------
+PRE_CSRF_COOKIE = "hub_signin_csrf"  # double-submit token of the sign-in form (no session yet)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small url-encoded form (first value of each field)."""
+    body = (await request.body())[:16384].decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
+
+
+def _signin_page(request: Request, caller: Caller, *, error: str = "", status: int = 200):  # noqa: ANN202
+    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    page = render(
+        "signin.html",
+        status_code=status,
+        error=error,
+        signin_csrf=token,
+        **session_context(request, caller),
+    )
+    page.set_cookie(
+        PRE_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/signin",
+    )
+    return page
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, caller: Public) -> HTMLResponse:
+    """A form to paste an API key into."""
+    return _signin_page(request, caller)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, gate: GateDep, caller: Public) -> HTMLResponse:
+    """Check the pasted key and keep it in an HttpOnly, SameSite=Strict session cookie."""
+    form = await _form(request)
+    expected = request.cookies.get(PRE_CSRF_COOKIE)
+    if not expected or not secrets.compare_digest(expected, form.get("csrf", "")):
+        return _signin_page(request, caller, error="the form expired: try again", status=403)
+    key = form.get("key", "").strip()
+    try:
+        gate.caller(key)
+        if not key:
+            raise Unauthenticated("no key")
+    except Unauthenticated:
+        return _signin_page(request, caller, error="that key is not valid", status=401)
+    done = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
+    done.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=SESSION_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    done.delete_cookie(PRE_CSRF_COOKIE, path="/signin")
+    return done
+
+
+@router.post("/signout", response_class=HTMLResponse)
+async def signout(request: Request, caller: Public) -> HTMLResponse:
+    """End the session (the form carries the session's CSRF token)."""
+    form = await _form(request)
+    if not csrf_ok(request.cookies.get(SESSION_COOKIE), form.get("csrf")):
+        return render("not_found.html", status_code=403, message="the form expired: try again")
+    done = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
+    done.delete_cookie(SESSION_COOKIE, path="/")
+    return done
+
+
+def page_error(request: Request, exc: PageError) -> HTMLResponse:
+    """A page refused by its policy: the sign-in form for a missing key (401), else a page
+    with the error's status and message (a model one may not see: 'no model named ...')."""
+    caller = getattr(request.state, "caller", None)
+    if exc.status == 401 or caller is None:
+        error = "sign in with an API key to see this page"
+        return _signin_page(request, caller, error=error, status=401)
+    context = session_context(request, caller)
+    return render("not_found.html", status_code=exc.status, message=exc.message, **context)

@@ -7,6 +7,9 @@ runs nothing, so an SVG opened on its own cannot run script either.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from fastapi.responses import Response
 
 PAGE_CSP = (
@@ -44,3 +47,24 @@ def image_response(data: bytes, *, etag: str | None = None, max_age_s: int = 0) 
         headers["ETag"] = f'"{etag}"'
     headers["Cache-Control"] = f"public, max-age={max_age_s}" if max_age_s else "no-store"
     return Response(data, media_type=image_type(data), headers=headers)
+
+
+# -- web sign-in ----------------------------------------------------------------------------
+# The session cookie holds the pasted key (HttpOnly: no script reads it; SameSite=Strict: no
+# other site's page sends it). A request that changes something with only the cookie must
+# also carry the CSRF token: a hash of the key, in the page (form field or X-CSRF-Token).
+SESSION_COOKIE = "hub_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_MAX_AGE_S = 12 * 3600
+
+
+def csrf_token(session: str) -> str:
+    """The CSRF token of a session (its key): not the key, and useless without the cookie."""
+    return hashlib.sha256(b"hub-csrf\x00" + session.encode("utf-8")).hexdigest()[:40]
+
+
+def csrf_ok(session: str | None, token: str | None) -> bool:
+    """True when ``token`` is the session's CSRF token (constant-time)."""
+    if not session or not token:
+        return False
+    return hmac.compare_digest(csrf_token(session), token)
