@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
-from hub.service import routes_health, routes_inputs, routes_jobs, routes_models, web
+from hub.service import routes_auth, routes_health, routes_inputs, routes_jobs, routes_models, web
+from hub.service.deps import PageError, gate_of
 from hub.service.errors import BodyLimit, install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def create_app(
         if warm:
             loaded = app.state.runtime.warm()
             log.info("warm models: %s", ", ".join(loaded) or "none")
+        gate_of(app).log_first_start()  # an empty hub says how to make the first key
         yield
 
     app = FastAPI(
@@ -49,6 +51,8 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_inputs.router)
     app.include_router(web.router)
+    app.include_router(routes_auth.router)
+    app.add_exception_handler(PageError, web.page_error)
     app.mount("/static", web.static_files(), name="static")
     limit = (runtime.settings if runtime else settings or load_settings()).max_body_bytes
     app.add_middleware(BodyLimit, max_bytes=limit)

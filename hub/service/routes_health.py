@@ -6,21 +6,21 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from hub.errors import HubError
-from hub.service.deps import RuntimeDep
+from hub.service.deps import GateDep, Public, RuntimeDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live")
-def live() -> dict[str, str]:
+def live(_: Public) -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/ready")
-def ready(runtime: RuntimeDep) -> JSONResponse:
+def ready(runtime: RuntimeDep, gate: GateDep, caller: Public) -> JSONResponse:
     checks: dict[str, object] = {
         "plugins": runtime.plugins.describe(),
-        "warm_models": runtime.warm_versions(),
+        "warm_models": gate.visible_refs(caller, runtime.warm_versions()),
     }
     try:
         runtime.store.ping()
