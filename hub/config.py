@@ -12,13 +12,49 @@
   ``HUB_ANONYMOUS_RATE_PER_MINUTE`` (300) and ``HUB_ANONYMOUS_ITEMS_PER_DAY`` (1000000) per
   client address without a key; 0 means no limit (items are cost units: hub.auth.quotas)
 - ``HUB_AUDIT_FLUSH_S`` (1.0): most seconds an audit row waits in memory before its write
+- ``HUB_DEADLINE_S`` (``keras=30,simulator=120,*=60``): seconds a predict request may run, per
+  model kind (``*``: any other kind); items not done by then get ``deadline_exceeded``
+- ``HUB_MAX_BATCH_COST`` (``keras=2000000,simulator=20000,*=200000``): most total estimated
+  cost of one predict request, per model kind (413 ``too_expensive`` over it); an item's cost
+  is its input type's estimate (atoms for structures, characters for SMILES)
+- ``HUB_KIND_THREADS`` (``keras=8,simulator=2,*=4``): predictions of a kind running at once
+  (others wait without holding a thread, so liveness and cheap models stay responsive)
+- ``HUB_ALLOWED_HOSTS`` (``localhost,127.0.0.1,::1,testserver`` plus ``HUB_SERVE_HOST``):
+  ``Host`` names the server answers (``*`` for any); others get 400
+- ``HUB_PUBLIC_URL`` (unset): the base URL written into usage examples and cards (unset: the
+  request's own base URL, whose host has passed ``HUB_ALLOWED_HOSTS``)
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+DEFAULT_DEADLINE_S = {"keras": 30.0, "simulator": 120.0, "*": 60.0}
+DEFAULT_BATCH_COST = {"keras": 2_000_000.0, "simulator": 20_000.0, "*": 200_000.0}
+DEFAULT_KIND_THREADS = {"keras": 8, "simulator": 2, "*": 4}
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
+
+
+def parse_per_kind(text: str | None, default: dict[str, float], cast: type = float) -> dict:
+    """``"keras=30,simulator=120"`` over ``default`` (unnamed kinds keep their defaults)."""
+    out = dict(default)
+    for part in (text or "").split(","):
+        if part.strip():
+            kind, _, value = part.partition("=")
+            out[kind.strip()] = cast(value)
+    return out
+
+
+def allowed_hosts_from(env: dict[str, str] | os._Environ) -> tuple[str, ...]:
+    """``HUB_ALLOWED_HOSTS`` (comma-separated), else the defaults plus ``HUB_SERVE_HOST``
+    (the address ``hub serve`` binds, unless a wildcard)."""
+    if env.get("HUB_ALLOWED_HOSTS"):
+        return tuple(h.strip() for h in env["HUB_ALLOWED_HOSTS"].split(",") if h.strip())
+    serve = env.get("HUB_SERVE_HOST", "").strip()
+    extra = (serve,) if serve and serve not in ("0.0.0.0", "::") else ()
+    return DEFAULT_ALLOWED_HOSTS + extra
 
 
 @dataclass(frozen=True)
@@ -37,6 +73,20 @@ class Settings:
     anonymous_items_per_day: int = 1_000_000
     # audit trail (hub.auth.audit): seconds between batched writes
     audit_flush_s: float = 1.0
+
+    # deadlines, batch cost and concurrency per model kind (``*``: any other kind)
+    deadline_s: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_S))
+    max_batch_cost: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BATCH_COST))
+    kind_threads: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_THREADS))
+    # Host header names answered (TrustedHostMiddleware) and the public base URL of examples
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    public_url: str | None = None
+
+    def for_kind(self, setting: str, kind: str) -> float:
+        """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
+        ``kind_threads``) for model kind ``kind``, else its ``*`` entry."""
+        values: dict[str, float] = getattr(self, setting)
+        return values.get(kind, values.get("*", next(iter(values.values()))))
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (settings are immutable)."""
@@ -64,4 +114,9 @@ def load_settings(home: str | Path | None = None) -> Settings:
         anonymous_rate_per_minute=int(env.get("HUB_ANONYMOUS_RATE_PER_MINUTE", 300)),
         anonymous_items_per_day=int(env.get("HUB_ANONYMOUS_ITEMS_PER_DAY", 1_000_000)),
         audit_flush_s=float(env.get("HUB_AUDIT_FLUSH_S", 1.0)),
+        deadline_s=parse_per_kind(env.get("HUB_DEADLINE_S"), DEFAULT_DEADLINE_S),
+        max_batch_cost=parse_per_kind(env.get("HUB_MAX_BATCH_COST"), DEFAULT_BATCH_COST),
+        kind_threads=parse_per_kind(env.get("HUB_KIND_THREADS"), DEFAULT_KIND_THREADS, int),
+        allowed_hosts=allowed_hosts_from(env),
+        public_url=env.get("HUB_PUBLIC_URL") or None,
     )
