@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub import cli_admin
 from hub.config import load_settings
 from hub.errors import HubError
 
@@ -26,6 +27,11 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Browse the catalog.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.callback()(cli_admin.global_options)  # hub --api-key / HUB_API_KEY
+app.add_typer(cli_admin.keys_app, name="keys")
+app.add_typer(cli_admin.users_app, name="users")
+app.add_typer(cli_admin.groups_app, name="groups")
+models_app.command("visibility")(cli_admin.model_visibility)
 console = Console()
 err = Console(stderr=True)
 

@@ -18,6 +18,12 @@ Length: ``len(species) * n_soap + len(species)`` where ``n_soap`` is dscribe's S
 Featurizing a data set uses a pool of worker processes (:func:`featurize_many`): dscribe's own
 ``n_jobs`` was measured at 33 s for 1,000 QM9 molecules with two jobs against 1.5 s in a plain
 loop (joblib's per-call start-up dominates for molecules this small).
+
+Cost before work: dscribe's memory grows with the volume of the molecule's bounding box (two
+atoms 3,000 Å apart took 7.2 GB). Each molecule is first checked against ``limits``
+(:data:`~domains.physics.limits.QM9_LIMITS` by default: at most 60 atoms, 50 Å wide, one
+connected molecule) and refused as ``too_many_atoms``, ``molecule_too_large`` or
+``disconnected_molecule``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
+from domains.physics.limits import QM9_LIMITS, limits_from
 from hub.errors import ItemError
 from hub.plugins import Featurizer
 
@@ -49,10 +56,12 @@ def soap_pooled(
     n_max: int = 4,
     l_max: int = 3,
     sigma: float = 0.5,
+    limits: dict[str, Any] | None = None,
 ) -> Callable[[Atoms], np.ndarray]:
     """``f(atoms) -> (len(species) * (n_soap + 1),)`` float32: per-element mean SOAP, counts.
 
-    ``r_cut`` and ``sigma`` in Å."""
+    ``r_cut`` and ``sigma`` in Å; ``limits`` as in the module docstring."""
+    checked = limits_from(limits, QM9_LIMITS, "physics.soap")
     from dscribe.descriptors import SOAP
 
     soap = SOAP(
@@ -84,6 +93,7 @@ def soap_pooled(
                 elements=extra,
                 supported=list(species),
             )
+        checked.check(atoms, "this QM9 model")
         plain = Atoms(numbers=atoms.numbers, positions=atoms.positions)
         local = np.asarray(soap.create(plain), dtype=np.float64).reshape(len(plain), n_soap)
         out = np.zeros(len(z_species) * (n_soap + 1), dtype=np.float64)

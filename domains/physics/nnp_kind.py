@@ -10,6 +10,12 @@ and read with ``allow_pickle=False``. Each output has the simulator kind's shape
 {"energy", "forces", "stress"}, "unit": {...}, "engine", "params"}``, so the ``relax``, ``eos``
 and ``md`` tasks and the remote ASE calculator work on it unchanged. Elements outside the
 training set are an ``unsupported_element`` error, never an extrapolation.
+
+Cost before work: every structure is checked against the version's ``spec["limits"]`` (unset
+keys, or a version registered before limits existed, take
+:data:`~domains.physics.limits.NNP_LIMITS`, with the descriptor's cutoff plus the pair list's
+skin): ``too_many_atoms`` or ``too_expensive`` (neighbour pairs, or atoms of the periodic
+images the neighbour search replicates), before any pair list is built.
 """
 
 from __future__ import annotations
@@ -45,6 +51,14 @@ class NNPPredictor:
             "elements": sorted(self.elements),
             "cutoff_angstrom": spec["descriptor"]["rc_radial"],
         }
+        from domains.physics.limits import NNP_LIMITS, limits_from
+
+        reach = float(spec["descriptor"]["rc_radial"]) + 0.5  # the pair list's skin
+        self.limits = limits_from(
+            spec.get("limits"),
+            NNP_LIMITS.model_copy(update={"cutoff_angstrom": reach}),
+            version.model,
+        )
         try:
             weights = load_weights(ctx.read_artifact(version.artifacts["weights"]))
             self.potential = NNPotential(
@@ -66,6 +80,7 @@ class NNPPredictor:
             try:
                 atoms = parse_item(self.input_type.parse, raw, self.max_chars)
                 require_elements(atoms, self.elements, self.version.model)
+                self.limits.check(atoms, self.version.model)
                 res = self.potential.evaluate([atoms])[0]
                 if not math.isfinite(res["energy"]):
                     raise ItemError(

@@ -1,6 +1,8 @@
 """Recipes of the physics models. A simulator's recipe trains nothing: it registers the engine's
 name and parameters, with reference figures the engine computes at registration (and plots of
-them, stored as ``plot_*`` artifacts the catalog pages show)."""
+them, stored as ``plot_*`` artifacts the catalog pages show). The engine parameters include the
+model's cost limits (``params["limits"]``, :mod:`domains.physics.limits`), so the card shows
+them."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from ase.build import bulk, molecule
 
+from domains.physics.limits import EMT_LIMITS, LJ_LIMITS, XTB_LIMITS
 from hub.entities import Metric, ModelInfo, OutputSpec
 from hub.plugins import Recipe, RecipeContext, RecipeResult
 
@@ -135,7 +138,7 @@ EMT = simulator_recipe(
         tags=("simulator", "emt", "metals", "potential"),
     ),
     "physics.emt",
-    {"engine": "auto"},
+    {"engine": "auto", "limits": EMT_LIMITS.to_dict()},
     _cu_lattice,
     revision="3",  # 3: E(a) plot and bulk modulus
 )
@@ -156,7 +159,12 @@ LENNARD_JONES = simulator_recipe(
         tags=("simulator", "lennard-jones", "potential"),
     ),
     "physics.lennard-jones",
-    {"sigma": 3.405, "epsilon": 0.0104, "rc": 10.215},
+    {
+        "sigma": 3.405,
+        "epsilon": 0.0104,
+        "rc": 10.215,
+        "limits": LJ_LIMITS.to_dict(),
+    },
     _ar_dimer,
 )
 
@@ -189,6 +197,7 @@ GFN2_XTB = simulator_recipe(
         "electronic_temperature_K": 300.0,
         "charge": 0,
         "threads": 1,
+        "limits": XTB_LIMITS.to_dict(),
     },
     _water,
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from domains.physics.limits import NNP_LIMITS
 from domains.physics.recipes import ENERGY_OUTPUTS
 from hub.entities import DatasetInfo, Metric, ModelInfo
 from hub.plugins import Recipe, RecipeContext, RecipeResult
@@ -186,6 +187,9 @@ def train(ctx: RecipeContext) -> RecipeResult:
         "input_type": "atoms",
         "elements": ["Cu"],
         "descriptor": spec.to_dict(),
+        "limits": NNP_LIMITS.model_copy(  # what the potential refuses (shown on the card)
+            update={"cutoff_angstrom": spec.rc_radial + 0.5}
+        ).to_dict(),
         "hidden": list(p["hidden"]),
         "activation": "tanh",
         "engine": ENGINE,

@@ -30,6 +30,7 @@ import numpy as np
 from domains.physics import qm9
 from domains.physics import qm9_training as tr
 from domains.physics.descriptors import DEFAULT_SOAP, featurize_many
+from domains.physics.limits import QM9_LIMITS
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
 from hub.plugins import Recipe, RecipeContext, RecipeResult
 
@@ -255,6 +256,7 @@ def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
         "featurizer": {"name": "physics.soap", "params": dict(p["soap"])},
         "outputs": [{"name": prop, "unit": unit}],
         "uncertainty": "last_column",
+        "limits": QM9_LIMITS.to_dict(),  # what the featurizer refuses (shown on the card)
         "annotators": [{"name": "physics.qm9_domain", "params": {"warning": GEOMETRY_WARNING}}],
         "plots": captions,
         "units": {

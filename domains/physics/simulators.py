@@ -1,6 +1,11 @@
 """Simulators: physics engines shipped as plugin code (the catalog stores only parameters).
 
 Units as ASE: energy eV, forces eV/Å, stress eV/Å^3 (Voigt order xx, yy, zz, yz, xz, xy).
+
+Each engine takes ``limits`` (a dict of :class:`~domains.physics.limits.Limits`; unset keys
+take the engine's defaults, :data:`~domains.physics.limits.EMT_LIMITS` and
+:data:`~domains.physics.limits.LJ_LIMITS`) and checks every structure against them before it
+computes anything: ``too_many_atoms`` or ``too_expensive`` (neighbour pairs within the cutoff).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from domains.physics.limits import EMT_LIMITS, LJ_LIMITS, limits_from
 from hub.errors import ItemError, RunError
 from hub.plugins import Simulator
 
@@ -56,10 +62,14 @@ def single_point(atoms: Atoms, calc: Any, engine: str) -> dict[str, Any]:
     return out
 
 
-def emt(engine: str = "auto") -> Callable[[Atoms], dict[str, Any]]:
+def emt(
+    engine: str = "auto", limits: dict[str, Any] | None = None
+) -> Callable[[Atoms], dict[str, Any]]:
     """EMT: ``engine`` "ase" (ASE's), "asap3" (asap3's, faster), or "auto" (asap3 when it is
-    installed, else ASE). The response names the engine that ran."""
+    installed, else ASE). The response names the engine that ran. ``limits``: see the module
+    docstring."""
     allowed = _emt_elements()
+    checked = limits_from(limits, EMT_LIMITS, "EMT")
     make, name = None, "ase.calculators.emt.EMT"
     if engine in ("asap3", "auto"):
         try:
@@ -78,6 +88,7 @@ def emt(engine: str = "auto") -> Callable[[Atoms], dict[str, Any]]:
 
     def compute(atoms: Atoms) -> dict[str, Any]:
         require_elements(atoms, allowed, "EMT")
+        checked.check(atoms, "EMT")
         # One calculator per thread, kept across calls: its neighbour list (with a skin) is
         # rebuilt only when atoms move far, as in a local MD loop. Results are unchanged.
         if getattr(local, "calc", None) is None:
@@ -88,12 +99,21 @@ def emt(engine: str = "auto") -> Callable[[Atoms], dict[str, Any]]:
 
 
 def lennard_jones(
-    sigma: float = 1.0, epsilon: float = 1.0, rc: float | None = None, smooth: bool = False
+    sigma: float = 1.0,
+    epsilon: float = 1.0,
+    rc: float | None = None,
+    smooth: bool = False,
+    limits: dict[str, Any] | None = None,
 ) -> Callable[[Atoms], dict[str, Any]]:
-    """ASE's Lennard-Jones: sigma (Å), epsilon (eV), cutoff rc (Å; default 3 sigma)."""
+    """ASE's Lennard-Jones: sigma (Å), epsilon (eV), cutoff rc (Å; default 3 sigma). The
+    neighbour-pair limit is counted within ``rc``."""
     from ase.calculators.lj import LennardJones
 
+    cutoff = float(rc if rc is not None else 3 * sigma)
+    checked = limits_from(limits, LJ_LIMITS.model_copy(update={"cutoff_angstrom": cutoff}), "LJ")
+
     def compute(atoms: Atoms) -> dict[str, Any]:
+        checked.check(atoms, "Lennard-Jones")
         calc = LennardJones(sigma=sigma, epsilon=epsilon, rc=rc, smooth=smooth)
         return single_point(atoms, calc, "ase.calculators.lj.LennardJones")
 

@@ -7,10 +7,26 @@ Accepted forms (positions in Å, cell vectors in Å as rows)::
     {"numbers": [29, 29], ...}
     {"extxyz": "<text of an extended XYZ file with one frame>"}
 
-Checks, each a typed :class:`~hub.errors.ItemError`: ``invalid_atoms`` (shape, types, unknown
-element), ``non_finite`` (NaN or infinite coordinates or cell), ``too_many_atoms``
-(:data:`MAX_ATOMS`), ``overlapping_atoms`` (closer than :data:`MIN_DISTANCE`), ``singular_cell``
-(a periodic direction whose cell vectors span no volume).
+Checks, each a typed :class:`~hub.errors.ItemError`, all made before anything of the
+structure's size is allocated (a formula's atoms are counted before it is expanded, an extxyz
+file's declared count is read before ASE reads the file):
+
+- ``invalid_atoms``: shape or types (atomic numbers must be integers: ``29.7``, ``"29"`` and
+  ``true`` are refused, not read as copper or hydrogen);
+- ``unknown_element``: an atomic number outside 1..118 or an unknown symbol;
+- ``empty_input``: no atoms;
+- ``too_many_atoms``: over :data:`MAX_ATOMS` (a model may have a lower limit:
+  :mod:`domains.physics.limits`);
+- ``non_finite``: NaN or infinite coordinates or cell;
+- ``coordinates_out_of_range``: a coordinate or cell entry over :data:`MAX_COORDINATE` Å;
+- ``singular_cell``: cell vectors that span no volume along a periodic direction (also when a
+  non-periodic vector is parallel to a periodic one);
+- ``cell_too_small``: a periodic cell thinner than :data:`MIN_DISTANCE` Å in some direction
+  (each atom would overlap its own periodic image);
+- ``overlapping_atoms``: two atoms closer than :data:`MIN_DISTANCE` Å (periodic images too);
+- for a SMILES embedded in 3D (``molecule3d``): ``empty_input``, ``invalid_smiles`` (not
+  ASCII, or not read by RDKit), ``disconnected_molecule`` (several fragments, as
+  ``[Na+].[Cl-]``), ``too_many_atoms`` and ``embedding_failed``.
 """
 
 from __future__ import annotations
@@ -28,33 +44,75 @@ from hub.errors import ItemError
 
 MAX_ATOMS = 5000
 MIN_DISTANCE = 0.5  # Å; closer atoms are almost certainly an input error
+MAX_COORDINATE = 1e5  # Å; a bound on every coordinate and cell entry
+MAX_FORMULA_CHARS = 1000
+MAX_SMILES_CHARS = 500
+MAX_EMBED_ATOMS = 300  # atoms with H of a SMILES embedded in 3D
 
 
 def _bad(message: str, code: str = "invalid_atoms", **detail: Any) -> ItemError:
     return ItemError(message, code=code, **detail)
 
 
+def _atomic_number(z: Any) -> int:
+    """One atomic number: an integer (a float only when whole), never a bool or a string."""
+    if isinstance(z, bool | np.bool_) or not isinstance(z, int | float | np.integer | np.floating):
+        raise _bad(f"atomic numbers must be integers; got {str(z)[:30]!r}")
+    if isinstance(z, float | np.floating) and not float(z).is_integer():
+        raise _bad(f"atomic numbers must be integers; got {float(z)!r}")
+    if not 0 < z < len(chemical_symbols):
+        raise _bad(
+            f"unknown atomic number {str(z)[:30]}: give 1 to {len(chemical_symbols) - 1}",
+            code="unknown_element",
+        )
+    return int(z)
+
+
+def _count(n: int) -> None:
+    if n > MAX_ATOMS:
+        raise _bad(
+            f"{n} atoms; the limit is {MAX_ATOMS}",
+            code="too_many_atoms",
+            limit="max_atoms",
+            value=n,
+            maximum=MAX_ATOMS,
+        )
+
+
+def _formula(symbols: str) -> np.ndarray:
+    """The atomic numbers of a formula (``"Cu2"``, ``"(CH3)2O"``), counted before expanded."""
+    from ase.formula import Formula
+
+    if len(symbols) > MAX_FORMULA_CHARS:
+        raise _bad(f"a formula has at most {MAX_FORMULA_CHARS} characters")
+    try:
+        formula = Formula(symbols)
+        _count(len(formula))  # a sum of counts: nothing expanded yet
+        return Atoms(symbols).numbers
+    except ItemError:
+        raise
+    except (KeyError, ValueError, RecursionError) as exc:
+        raise _bad(
+            f"cannot read formula {symbols[:50]!r}: unknown element {exc}",
+            code="unknown_element",
+        ) from exc
+
+
 def _numbers(raw: dict[str, Any]) -> np.ndarray:
     if "numbers" in raw:
-        try:
-            numbers = np.asarray(raw["numbers"], dtype=int).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise _bad("'numbers' must be a list of atomic numbers") from exc
-        bad = [int(z) for z in numbers if not 0 < z < len(chemical_symbols)]
-        if bad:
-            raise _bad(f"unknown atomic number(s): {bad[:5]}", code="unknown_element")
-        return numbers
+        numbers = raw["numbers"]
+        if isinstance(numbers, np.ndarray):
+            numbers = numbers.tolist()
+        if not isinstance(numbers, list | tuple):
+            raise _bad("'numbers' must be a list of atomic numbers")
+        _count(len(numbers))
+        return np.array([_atomic_number(z) for z in numbers], dtype=int)
     symbols = raw.get("symbols")
     if isinstance(symbols, str):
-        try:
-            return Atoms(symbols).numbers
-        except (KeyError, ValueError) as exc:
-            raise _bad(
-                f"cannot read formula {symbols[:50]!r}: unknown element {exc}",
-                code="unknown_element",
-            ) from exc
+        return _formula(symbols)
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
         raise _bad("give 'symbols' (a list of element symbols or a formula) or 'numbers'")
+    _count(len(symbols))
     unknown = sorted({s for s in symbols if s not in atomic_numbers})
     if unknown:
         raise _bad(
@@ -70,6 +128,18 @@ def _from_extxyz(text: Any) -> Atoms:
 
     if not isinstance(text, str) or len(text) > 5_000_000:
         raise _bad("'extxyz' must be the text of an extended XYZ file (at most 5 MB)")
+    # ASE loops towards the declared count: read it first, and refuse what the text cannot hold
+    head = text.lstrip("\n")[:100].split("\n", 1)[0].strip()
+    if not head.isdigit():
+        raise _bad("cannot read extxyz: its first line must be the number of atoms")
+    declared = int(head)
+    if declared == 0:
+        raise _bad("the structure has no atoms", code="empty_input")
+    _count(declared)
+    if text.count("\n") + 1 < declared + 2:
+        raise _bad(
+            f"cannot read extxyz: it declares {declared} atoms but has fewer lines than that"
+        )
     try:
         atoms = read(io.StringIO(text), format="extxyz", index=0)
     except Exception as exc:
@@ -89,7 +159,7 @@ def _positions(raw: dict[str, Any], n: int) -> np.ndarray:
             raise _bad(f"'positions_b64' must be base64 of {n}x3 little-endian float64") from exc
     try:
         return np.asarray(raw.get("positions"), dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _bad("'positions' must be a list of [x, y, z] in Å") from exc
 
 
@@ -101,20 +171,21 @@ def parse_atoms(raw: Any) -> Atoms:
         atoms = _from_extxyz(raw["extxyz"])
     elif isinstance(raw, dict):
         numbers = _numbers(raw)
-        if len(numbers) > MAX_ATOMS:
-            raise _bad(f"{len(numbers)} atoms; the limit is {MAX_ATOMS}", code="too_many_atoms")
         positions = _positions(raw, len(numbers))
         if positions.shape != (len(numbers), 3):
             raise _bad(f"'positions' has shape {positions.shape}; expected ({len(numbers)}, 3)")
         cell = raw.get("cell")
         try:
             cell_arr = None if cell is None else np.asarray(cell, dtype=float)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise _bad("'cell' must be 3 lengths or a 3x3 matrix in Å") from exc
         if cell_arr is not None and cell_arr.shape not in ((3,), (3, 3)):
             raise _bad("'cell' must be 3 lengths or a 3x3 matrix in Å")
         pbc = raw.get("pbc", cell is not None)
-        if not isinstance(pbc, bool | list):
+        if not (
+            isinstance(pbc, bool)
+            or (isinstance(pbc, list) and len(pbc) == 3 and all(p in (0, 1) for p in pbc))
+        ):
             raise _bad("'pbc' must be a boolean or a list of three booleans")
         if cell_arr is not None and not np.isfinite(cell_arr).all():
             raise _bad("the cell has NaN or infinite entries", code="non_finite")
@@ -131,24 +202,25 @@ def parse_atoms(raw: Any) -> Atoms:
 
 
 def check_atoms(atoms: Atoms) -> None:
-    """Checks that do not depend on the input's form."""
+    """Checks that do not depend on the input's form (the module docstring lists them)."""
     n = len(atoms)
     if n == 0:
         raise _bad("the structure has no atoms", code="empty_input")
-    if n > MAX_ATOMS:
-        raise _bad(f"{n} atoms; the limit is {MAX_ATOMS}", code="too_many_atoms")
-    if not np.isfinite(atoms.positions).all() or not np.isfinite(atoms.cell.array).all():
+    _count(n)
+    cell = atoms.cell.array
+    if not np.isfinite(atoms.positions).all() or not np.isfinite(cell).all():
         raise _bad("positions or cell contain NaN or infinite values", code="non_finite")
+    largest = max(float(np.abs(atoms.positions).max()), float(np.abs(cell).max()))
+    if largest > MAX_COORDINATE:
+        raise _bad(
+            f"a coordinate or cell entry is {largest:.3g} Å; the limit is {MAX_COORDINATE:g} Å",
+            code="coordinates_out_of_range",
+            limit="max_coordinate_angstrom",
+            value=largest,
+            maximum=MAX_COORDINATE,
+        )
     if atoms.pbc.any():
-        periodic = atoms.cell.array[atoms.pbc]
-        if len(periodic) and (
-            np.linalg.matrix_rank(periodic, tol=1e-6) < len(periodic)
-            or (atoms.pbc.all() and abs(atoms.cell.volume) < 1e-6)
-        ):
-            raise _bad(
-                "the cell is singular along a periodic direction (zero volume)",
-                code="singular_cell",
-            )
+        _check_cell(atoms)
     if n > 1:
         pair = _closest_pair_below(atoms, MIN_DISTANCE)
         if pair is not None:
@@ -157,6 +229,46 @@ def check_atoms(atoms: Atoms) -> None:
                 f"atoms {i} and {j} are {d:.3f} Å apart, closer than {MIN_DISTANCE} Å",
                 code="overlapping_atoms",
             )
+
+
+def cell_heights(atoms: Atoms) -> np.ndarray:
+    """Distances (3,) Å between opposite faces of the cell, missing vectors completed by ASE
+    (orthogonal unit vectors); 0 along a direction the cell spans no volume in."""
+    cell = atoms.cell.complete().array
+    vol = abs(float(np.linalg.det(cell)))
+    out = np.zeros(3)
+    for k in range(3):
+        norm = float(np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])))
+        out[k] = vol / norm if norm > 0 else 0.0
+    return out
+
+
+def _check_cell(atoms: Atoms) -> None:
+    """A periodic cell must span a volume (its completed form is what ASE inverts, even when
+    partly periodic) and be at least :data:`MIN_DISTANCE` thick along each periodic direction:
+    no lattice vector is then shorter than that, so no atom overlaps its own image."""
+    heights = cell_heights(atoms)
+    scale = max(float(np.abs(atoms.cell.complete().array).max()), 1.0)
+    if heights.min() <= 1e-9 * scale:
+        raise _bad(
+            "the cell is singular along a periodic direction (its vectors span no volume)",
+            code="singular_cell",
+        )
+    thin = [
+        (axis, float(h))
+        for axis, (h, p) in enumerate(zip(heights, atoms.pbc, strict=True))
+        if p and h < MIN_DISTANCE
+    ]
+    if thin:
+        axis, h = thin[0]
+        raise _bad(
+            f"the periodic cell is {h:.3g} Å thick along cell vector {axis}; it must be at least "
+            f"{MIN_DISTANCE} Å (each atom would overlap its own periodic image)",
+            code="cell_too_small",
+            limit="min_cell_height_angstrom",
+            value=h,
+            minimum=MIN_DISTANCE,
+        )
 
 
 def _closest_pair_below(atoms: Atoms, cutoff: float) -> tuple[int, int, float] | None:
@@ -201,24 +313,61 @@ def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
 
 
 def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
-    """A 3D structure for a SMILES: RDKit ETKDG (seeded) then MMFF94 relaxation, with H."""
+    """A 3D structure for a SMILES: RDKit ETKDG (seeded) then MMFF94 relaxation, with H.
+
+    Typed errors: ``empty_input``, ``invalid_smiles`` (too long, not ASCII, or not read by
+    RDKit), ``disconnected_molecule`` (several fragments: they would be embedded on top of one
+    another), ``too_many_atoms`` (over :data:`MAX_EMBED_ATOMS` with H), ``embedding_failed``."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
-    from hub.errors import ItemError as _ItemError
-
-    mol = Chem.MolFromSmiles(smiles) if len(smiles) <= 500 else None
+    smiles = smiles.strip()
+    if not smiles:
+        raise _bad("the SMILES is empty", code="empty_input")
+    if len(smiles) > MAX_SMILES_CHARS or not smiles.isascii():
+        # SMILES is ASCII; RDKit silently drops some trailing non-ASCII characters
+        raise _bad(
+            f"cannot read SMILES {smiles[:80]!r}: a SMILES is ASCII text of at most "
+            f"{MAX_SMILES_CHARS} characters",
+            code="invalid_smiles",
+        )
+    try:
+        mol = Chem.MolFromSmiles(smiles)
+    except (RuntimeError, SystemError, ValueError) as exc:  # RDKit invariant violations
+        raise _bad(f"cannot read SMILES {smiles[:80]!r}: {exc}", code="invalid_smiles") from exc
     if mol is None:
-        raise _ItemError(f"cannot read SMILES {smiles[:80]!r}", code="invalid_smiles")
+        raise _bad(f"cannot read SMILES {smiles[:80]!r}", code="invalid_smiles")
+    if mol.GetNumAtoms() == 0:
+        raise _bad("the SMILES has no atoms", code="empty_input")
+    frags = len(Chem.GetMolFrags(mol))
+    if frags > 1:
+        raise _bad(
+            f"SMILES {smiles[:80]!r} has {frags} disconnected fragments; a 3D model takes one "
+            "molecule (send each fragment as its own input, or an atoms object with positions)",
+            code="disconnected_molecule",
+            limit="connected",
+            value=frags,
+        )
+    if mol.GetNumAtoms() > MAX_EMBED_ATOMS:  # heavy atoms already over: do not add H
+        raise _bad(
+            f"molecule too large to embed (over {MAX_EMBED_ATOMS} atoms with H)",
+            code="too_many_atoms",
+            limit="max_embed_atoms",
+            maximum=MAX_EMBED_ATOMS,
+        )
     mol = Chem.AddHs(mol)
-    if mol.GetNumAtoms() > 300:
-        raise _ItemError(
-            "molecule too large to embed (over 300 atoms with H)", code="too_many_atoms"
+    if mol.GetNumAtoms() > MAX_EMBED_ATOMS:
+        raise _bad(
+            f"molecule too large to embed (over {MAX_EMBED_ATOMS} atoms with H)",
+            code="too_many_atoms",
+            limit="max_embed_atoms",
+            value=mol.GetNumAtoms(),
+            maximum=MAX_EMBED_ATOMS,
         )
     params = AllChem.ETKDGv3()
     params.randomSeed = seed
     if AllChem.EmbedMolecule(mol, params) != 0:
-        raise _ItemError(f"RDKit could not embed {smiles!r} in 3D", code="embedding_failed")
+        raise _bad(f"RDKit could not embed {smiles[:80]!r} in 3D", code="embedding_failed")
     if AllChem.MMFFHasAllMoleculeParams(mol):
         AllChem.MMFFOptimizeMolecule(mol, maxIters=500)
     pos = mol.GetConformer().GetPositions()
@@ -228,7 +377,7 @@ def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
 def parse_molecule3d(raw: Any) -> Atoms:
     """The ``molecule3d`` input type: an atoms object, or a SMILES embedded in 3D."""
     if isinstance(raw, str) and "\n" not in raw:
-        atoms = embed_smiles(raw.strip())
+        atoms = embed_smiles(raw)
         atoms.info["geometry"] = "RDKit ETKDGv3 (seed 42) + MMFF94"
         check_atoms(atoms)
         return atoms

@@ -3,17 +3,32 @@
 Each runs ASE's own algorithms with :class:`ModelCalculator`, an ASE calculator over the loaded
 model version, so a task works unchanged on every model that returns energy and forces.
 Units as ASE: eV, Å, fs, K; bulk modulus in GPa.
+
+Parameters are declared as pydantic models (:class:`RelaxParams`, :class:`EosParams`,
+:class:`MdParams`: types, units and limits), validated strictly and converted when a job is
+submitted (``"100"``, ``1.5`` or ``true`` for a number of steps, or ``"inf"`` for a float, are
+refused with :class:`~hub.errors.InvalidRequest`, 422, before anything is queued); the job
+stores the converted values. Each task's checker keeps its model as ``check_params.model``.
+
+Cost before work, per job: at most :data:`MAX_MD_STEPS` MD steps, :data:`MAX_RELAX_STEPS`
+optimiser steps, :data:`MAX_FRAMES` stored MD frames (``steps // interval + 1``: a larger
+``interval`` is asked for, never silently chosen), and, once the structure is known
+(:func:`check_cost`, called at the start of every task and meant for submission too), at most
+:data:`MAX_ATOM_STEPS` atom-steps (atoms x force calls) and :data:`MAX_FRAME_ATOMS` atoms in all
+stored frames. Over a limit is ``too_expensive`` naming it. Each force call also meets the
+model's own limits (:mod:`domains.physics.limits`).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domains.physics.structures import atoms_to_json
 from hub.client.calculator import ase_results
@@ -53,34 +68,137 @@ def to_extxyz(frames: list[Atoms]) -> str:
     return buf.getvalue()
 
 
-def _checker(
-    defaults: dict[str, Any], rules: dict[str, Callable[[Any], bool]]
-) -> Callable[[dict[str, Any]], dict]:
-    def check(params: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(params) - set(defaults))
-        if unknown:
-            raise InvalidRequest(f"unknown parameter(s) {unknown}; known: {sorted(defaults)}")
-        out = {**defaults, **params}
-        for key, ok in rules.items():
-            try:
-                good = ok(out[key])
-            except (TypeError, ValueError):
-                good = False
-            if not good:
-                raise InvalidRequest(f"invalid value for {key!r}: {out[key]!r}")
-        return out
+MAX_MD_STEPS = 100_000
+MAX_RELAX_STEPS = 10_000
+MAX_FRAMES = 1_000  # stored MD frames per job
+MAX_ATOM_STEPS = 20_000_000  # atoms x force calls per job
+MAX_FRAME_ATOMS = 1_000_000  # atoms summed over the stored frames (about 80 MB of extxyz)
+MAX_SEED = 2**63 - 1
 
-    return check
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class TaskParams(BaseModel):
+    """Strict: no string, bool or float where an integer is declared, no NaN or infinity."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    def force_calls(self) -> int:
+        """How many energy and force evaluations the task makes at most."""
+        raise NotImplementedError
+
+    def frames(self) -> int:
+        """How many structures the task stores in its result."""
+        return 1
+
+
+class RelaxParams(TaskParams):
+    optimizer: Literal["BFGS", "FIRE"] = "BFGS"
+    fmax: Finite = Field(0.05, gt=0, le=100, description="convergence: max |force|, eV/Å")
+    steps: int = Field(500, ge=1, le=MAX_RELAX_STEPS, description="optimiser steps at most")
+
+    def force_calls(self) -> int:
+        return self.steps + 1
+
+
+class EosParams(TaskParams):
+    points: int = Field(9, ge=5, le=101, description="volumes scanned")
+    strain: Finite = Field(0.05, gt=0, lt=0.3, description="volume range, +- fraction")
+    eos: Literal["birchmurnaghan", "murnaghan", "vinet", "sj"] = "birchmurnaghan"
+
+    def force_calls(self) -> int:
+        return self.points
+
+    def frames(self) -> int:
+        return 0
+
+
+class MdParams(TaskParams):
+    integrator: Literal["verlet", "langevin"] = "verlet"
+    timestep_fs: Finite = Field(2.0, gt=0, le=10, description="time step, fs")
+    temperature_K: Finite = Field(  # noqa: N815 - ASE's name
+        300.0, ge=0, le=1e5, description="initial or bath temperature, K"
+    )
+    steps: int = Field(1000, ge=1, le=MAX_MD_STEPS, description="MD steps")
+    interval: int = Field(10, ge=1, le=MAX_MD_STEPS, description="steps between stored frames")
+    friction_per_fs: Finite = Field(0.01, gt=0, le=10, description="Langevin friction, 1/fs")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the initial velocities")
+
+    def force_calls(self) -> int:
+        return self.steps + 1
+
+    def frames(self) -> int:
+        return self.steps // self.interval + 1
+
+
+class ParamsChecker:
+    """``check(params) -> dict``: the task's parameters validated by ``model`` and converted,
+    defaults filled in; :class:`~hub.errors.InvalidRequest` naming every bad one otherwise."""
+
+    def __init__(self, model: type[TaskParams]) -> None:
+        self.model = model
+
+    def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(params, dict):
+            raise InvalidRequest("'params' must be an object")
+        try:
+            checked = self.model(**params)
+        except ValidationError as exc:
+            problems = [
+                {"param": ".".join(str(x) for x in e["loc"]) or "params", "message": e["msg"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+            text = "; ".join(f"{p['param']}: {p['message']}" for p in problems[:5])
+            known = ", ".join(self.model.model_fields)
+            raise InvalidRequest(
+                f"invalid parameters: {text} (parameters: {known})", errors=problems
+            ) from exc
+        frames = checked.frames()
+        if frames > MAX_FRAMES:
+            need = -(-checked.steps // (MAX_FRAMES - 1))  # type: ignore[attr-defined]
+            raise InvalidRequest(
+                f"{frames} stored frames; the limit is {MAX_FRAMES} per job: give interval >= "
+                f"{need} for {checked.steps} steps",  # type: ignore[attr-defined]
+                code="too_expensive",
+                limit="max_frames",
+                value=frames,
+                maximum=MAX_FRAMES,
+            )
+        return checked.model_dump()
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.model.model_json_schema()
+
+
+def check_cost(atoms: Atoms, params: TaskParams | dict[str, Any], task: str) -> None:
+    """Refuse a job whose structure makes it too expensive: atom-steps (atoms x force calls)
+    and atoms in the stored frames, each against its limit, as ``too_expensive``."""
+    if isinstance(params, dict):
+        params = PARAMS[task](**params)
+    n = len(atoms)
+    for limit, value, maximum, what in (
+        ("max_atom_steps", n * params.force_calls(), MAX_ATOM_STEPS, "atom-steps"),
+        ("max_frame_atoms", n * params.frames(), MAX_FRAME_ATOMS, "atoms in stored frames"),
+    ):
+        if value > maximum:
+            raise InvalidRequest(
+                f"{task} of {n} atoms: {value} {what}; the limit per job is {maximum} ({limit})",
+                code="too_expensive",
+                limit=limit,
+                value=value,
+                maximum=maximum,
+            )
 
 
 # -- relax ----------------------------------------------------------------------------------
-RELAX_DEFAULTS = {"optimizer": "BFGS", "fmax": 0.05, "steps": 500}
+RELAX_DEFAULTS = RelaxParams().model_dump()
 
 
 def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress) -> dict:
     """Minimise the energy with ASE's BFGS or FIRE until max |force| < fmax (eV/Å)."""
     from ase.optimize import BFGS, FIRE
 
+    check_cost(atoms, params, "relax")
     atoms = atoms.copy()
     atoms.calc = ModelCalculator(predictor)
     opt = {"BFGS": BFGS, "FIRE": FIRE}[params["optimizer"]](atoms, logfile=None)
@@ -107,7 +225,7 @@ def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progre
 
 
 # -- eos ------------------------------------------------------------------------------------
-EOS_DEFAULTS = {"points": 9, "strain": 0.05, "eos": "birchmurnaghan"}
+EOS_DEFAULTS = EosParams().model_dump()
 
 
 def eos(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress) -> dict:
@@ -116,6 +234,7 @@ def eos(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress
 
     if not atoms.pbc.all():
         raise ItemError("an equation of state needs a periodic cell", code="not_periodic")
+    check_cost(atoms, params, "eos")
     calc = ModelCalculator(predictor)
     cell0 = atoms.cell.array.copy()
     factors = np.linspace(1 - params["strain"], 1 + params["strain"], params["points"])
@@ -147,15 +266,7 @@ def eos(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress
 
 
 # -- md -------------------------------------------------------------------------------------
-MD_DEFAULTS = {
-    "integrator": "verlet",
-    "timestep_fs": 2.0,
-    "temperature_K": 300.0,
-    "steps": 1000,
-    "interval": 10,
-    "friction_per_fs": 0.01,
-    "seed": 0,
-}
+MD_DEFAULTS = MdParams().model_dump()
 
 
 def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress) -> dict:
@@ -164,6 +275,7 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from ase.md.verlet import VelocityVerlet
 
+    check_cost(atoms, params, "md")
     atoms = atoms.copy()
     atoms.calc = ModelCalculator(predictor)
     rng = np.random.default_rng(params["seed"])
@@ -216,9 +328,7 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
     }
 
 
-def _positive(x: Any) -> bool:
-    return float(x) > 0
-
+PARAMS: dict[str, type[TaskParams]] = {"relax": RelaxParams, "eos": EosParams, "md": MdParams}
 
 TASKS = (
     Task(
@@ -226,45 +336,20 @@ TASKS = (
         "atoms",
         "Local relaxation with ASE's BFGS or FIRE",
         relax,
-        _checker(
-            RELAX_DEFAULTS,
-            {
-                "optimizer": lambda v: v in ("BFGS", "FIRE"),
-                "fmax": _positive,
-                "steps": lambda v: 0 < int(v) <= 100_000,
-            },
-        ),
+        ParamsChecker(RelaxParams),
     ),
     Task(
         "eos",
         "atoms",
         "Equation of state: scan of volumes, fitted (ASE)",
         eos,
-        _checker(
-            EOS_DEFAULTS,
-            {
-                "points": lambda v: 5 <= int(v) <= 101,
-                "strain": lambda v: 0 < float(v) < 0.3,
-                "eos": lambda v: v in ("birchmurnaghan", "murnaghan", "vinet", "sj"),
-            },
-        ),
+        ParamsChecker(EosParams),
     ),
     Task(
         "md",
         "atoms",
         "Molecular dynamics: velocity Verlet (NVE) or Langevin (NVT)",
         md,
-        _checker(
-            MD_DEFAULTS,
-            {
-                "integrator": lambda v: v in ("verlet", "langevin"),
-                "timestep_fs": lambda v: 0 < float(v) <= 10,
-                "temperature_K": lambda v: 0 <= float(v) <= 1e5,
-                "steps": lambda v: 0 < int(v) <= 1_000_000,
-                "interval": lambda v: 0 < int(v),
-                "friction_per_fs": _positive,
-                "seed": lambda v: int(v) >= 0,
-            },
-        ),
+        ParamsChecker(MdParams),
     ),
 )

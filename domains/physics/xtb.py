@@ -3,6 +3,11 @@
 tblite works in atomic units (Hartree, Bohr); results are converted here to eV, eV/Å, Debye
 and elementary charges. The thread count is set explicitly (one thread is fastest for small
 molecules). An SCF that does not converge is the item's ``scf_not_converged`` error.
+
+Cost before work: every molecule is checked against ``limits``
+(:data:`~domains.physics.limits.XTB_LIMITS` by default: 250 atoms, 800 basis functions, 200 Å
+wide) before tblite is called, as ``too_many_atoms``, ``too_expensive`` or
+``molecule_too_large``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms, units
 
+from domains.physics.limits import XTB_LIMITS, limits_from
 from hub.errors import ItemError
 from hub.plugins import Simulator
 
@@ -28,8 +34,12 @@ def gfn2_xtb(
     electronic_temperature_K: float = 300.0,
     charge: int = 0,
     threads: int = 1,
+    limits: dict[str, Any] | None = None,
 ) -> Callable[[Atoms], dict[str, Any]]:
+    """GFN2-xTB single points; ``electronic_temperature_K`` in K, ``charge`` in e."""
     from tblite.interface import Calculator
+
+    checked = limits_from(limits, XTB_LIMITS, "GFN2-xTB")
 
     os.environ["OMP_NUM_THREADS"] = str(threads)  # read by tblite's OpenMP runtime at start
 
@@ -42,6 +52,7 @@ def gfn2_xtb(
             )
         if atoms.pbc.any():
             raise ItemError("gfn2-xtb here is for molecules: give pbc false", code="invalid_atoms")
+        checked.check(atoms, "GFN2-xTB")
         calc = Calculator(
             "GFN2-xTB", atoms.numbers, atoms.positions / units.Bohr, charge=float(charge)
         )
