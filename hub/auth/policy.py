@@ -16,7 +16,6 @@ import re
 from sqlalchemy import ColumnElement, false, or_, true
 
 from hub.auth.identity import SCOPES, Caller
-from hub.catalog.rows import ModelRow
 from hub.errors import InvalidRequest
 
 # HUB_ANONYMOUS: what a caller without a key may do
@@ -98,7 +97,10 @@ def can_manage(caller: Caller, owner: str) -> bool:
 
 
 def visible_clause(caller: Caller) -> ColumnElement[bool]:
-    """The SQL condition on :class:`ModelRow` of the models ``caller`` may see."""
+    """The SQL condition on :class:`~hub.catalog.rows.ModelRow` of the models ``caller`` may
+    see (imported here: the catalog imports this module)."""
+    from hub.catalog.rows import ModelRow
+
     if caller.is_admin:
         return true()
     terms: list[ColumnElement[bool]] = [ModelRow.visibility == "public"]

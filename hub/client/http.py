@@ -4,6 +4,9 @@
     >>> hub = HubClient("http://127.0.0.1:8000")
     >>> hub.predict("chemistry.solubility", ["CCO"]).outputs[0]["value"]   # doctest: +SKIP
 
+With a key (``api_key=...``, else the ``HUB_API_KEY`` environment variable), every request
+carries ``Authorization: Bearer <key>``: private models, jobs, aliases need one.
+
 Non-2xx answers become the hub's typed errors (:mod:`hub.errors`) carrying the server's code
 and message. Pass ``transport=httpx.ASGITransport(app)`` (or any httpx transport) to talk to an
 app without a network.
@@ -11,6 +14,7 @@ app without a network.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +51,19 @@ class HubClient:
         timeout_s: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         headers: dict[str, str] | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        key = api_key if api_key is not None else os.environ.get("HUB_API_KEY")
+        headers = dict(headers or {})
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(
             base_url=self.url, timeout=timeout_s, transport=transport, headers=headers
         )
+
+    def __repr__(self) -> str:  # never the key
+        return f"HubClient({self.url!r})"
 
     def __enter__(self) -> HubClient:
         return self
@@ -85,6 +97,18 @@ class HubClient:
 
     def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
         return self._request("PUT", f"/v1/models/{name}/aliases/{alias}", json={"version": version})
+
+    def set_visibility(
+        self, name: str, visibility: str | None = None, *, owner: str | None = None
+    ) -> dict[str, Any]:
+        """Make ``name`` ``public``, ``private`` or ``group:<name>`` (its owner or an admin);
+        ``owner`` gives it to another user (admins only)."""
+        body = {k: v for k, v in {"visibility": visibility, "owner": owner}.items() if v}
+        return self._request("PUT", f"/v1/models/{name}/visibility", json=body)
+
+    def me(self) -> dict[str, Any]:
+        """Who the hub takes this client for: user (None: anonymous), key id, scopes, groups."""
+        return self._request("GET", "/v1/me")
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health/ready")
