@@ -130,8 +130,17 @@ def job_workers(built_home: Path):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def client(server_url: str, job_workers):  # noqa: ANN001, ANN201
+def api_key(runtime) -> str:  # noqa: ANN001
+    """A key of user ``tester`` with every scope but admin (jobs and aliases need a key)."""
+    from hub.auth import keys, users
+
+    users.ensure_user(runtime.store, "tester")
+    return keys.create_key(runtime.store, "tester", "read,predict,jobs,publish")[1]
+
+
+@pytest.fixture(scope="session")
+def client(server_url: str, job_workers, api_key: str):  # noqa: ANN001, ANN201
     from hub.client import HubClient
 
-    with HubClient(server_url) as c:
+    with HubClient(server_url, api_key=api_key) as c:
         yield c

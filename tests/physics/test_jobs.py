@@ -133,7 +133,7 @@ def test_restart_marks_interrupted_jobs_failed(runtime, built_home) -> None:  # 
     assert got.state == "failed" and "stopped" in got.error["message"]
 
 
-def test_submit_errors_are_typed(client: HubClient, server_url: str) -> None:
+def test_submit_errors_are_typed(client: HubClient, server_url: str, api_key: str) -> None:
     cu = bulk("Cu", "fcc", a=3.6)
     with pytest.raises(InvalidRequest) as e:
         client.submit("physics.emt", "dance", cu)
@@ -153,7 +153,10 @@ def test_submit_errors_are_typed(client: HubClient, server_url: str) -> None:
             "task": "relax",
             "input": {"symbols": ["Cu"], "positions": [["NaN", 0, 0]]},
         },
+        headers={"Authorization": f"Bearer {api_key}"},
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "non_finite"
-    r = httpx.get(f"{server_url}/v1/jobs/{'x' * 500}")
+    r = httpx.get(
+        f"{server_url}/v1/jobs/{'x' * 500}", headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert r.status_code == 404
