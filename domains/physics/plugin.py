@@ -18,10 +18,17 @@ def domain() -> Domain:
     from domains.physics.recipes_nnp import RECIPES as NNP_RECIPES
     from domains.physics.recipes_qm9 import RECIPES as QM9_RECIPES
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
-    from domains.physics.structures import describe_molecule3d, parse_atoms, parse_molecule3d
+    from domains.physics.structures import (
+        describe_molecule3d,
+        estimate_atoms,
+        parse_atoms,
+        parse_molecule3d,
+    )
     from domains.physics.tasks import TASKS
     from domains.physics.xtb import XTB_SIMULATOR
 
+    # each item's cost, read before parsing (a hub that predates InputType.cost goes without)
+    cost = {"cost": estimate_atoms} if "cost" in InputType.__dataclass_fields__ else {}
     atoms = InputType(
         name="atoms",
         description=ATOMS_HELP,
@@ -32,6 +39,7 @@ def domain() -> Domain:
             "cell": [[0, 1.805, 1.805], [1.805, 0, 1.805], [1.805, 1.805, 0]],
             "pbc": True,
         },
+        **cost,
     )
     molecule3d = InputType(
         name="molecule3d",
@@ -39,6 +47,7 @@ def domain() -> Domain:
         parse=parse_molecule3d,
         describe=describe_molecule3d,
         example="CCO",
+        **cost,
     )
     return Domain(
         name="physics",

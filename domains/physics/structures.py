@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -300,6 +301,37 @@ def _closest_pair_below(atoms: Atoms, cutoff: float) -> tuple[int, int, float] |
     if atoms.pbc.any():
         delta -= np.round(delta / np.diag(cell)) * np.diag(cell)
     return i, j, float(np.linalg.norm(delta))
+
+
+_SMILES_ATOM = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\]]*\]")
+
+
+def estimate_atoms(raw: Any) -> int:
+    """A cheap estimate of how many atoms a raw input holds, read without parsing or allocating
+    it (the input types' ``cost``): the length of ``numbers`` or ``symbols``, a formula's count
+    (summed, not expanded), an extxyz file's declared count, or for a SMILES twice its heavy
+    atoms plus two (hydrogens added when embedding); at least 1 and at most :data:`MAX_ATOMS`
+    (a larger one is refused before any work). An input too odd to estimate counts as 1: its
+    parser reports it."""
+    n = 1
+    if isinstance(raw, dict):
+        if isinstance(raw.get("numbers"), list | tuple):
+            n = len(raw["numbers"])
+        elif isinstance(raw.get("symbols"), list | tuple):
+            n = len(raw["symbols"])
+        elif isinstance(raw.get("symbols"), str) and len(raw["symbols"]) <= MAX_FORMULA_CHARS:
+            from ase.formula import Formula
+
+            try:
+                n = len(Formula(raw["symbols"]))
+            except Exception:  # noqa: BLE001 - the parser reports a bad formula
+                n = 1
+        elif isinstance(raw.get("extxyz"), str):
+            head = raw["extxyz"].lstrip("\n")[:30].split("\n", 1)[0].strip()
+            n = int(head) if head.isdigit() and len(head) < 20 else 1
+    elif isinstance(raw, str) and "\n" not in raw:
+        n = 2 * len(_SMILES_ATOM.findall(raw[: 2 * MAX_SMILES_CHARS])) + 2
+    return min(max(1, n), MAX_ATOMS)
 
 
 def atoms_to_json(atoms: Atoms) -> dict[str, Any]:

@@ -410,3 +410,16 @@ def test_fuzzed_atoms_inputs_are_all_typed(phys_runtime) -> None:  # noqa: ANN00
             (i, o) for i, o in zip(items, outs, strict=True) if "internal_error" in str(o)
         ][:3]
     assert time.perf_counter() - started < 30
+
+
+def test_cost_estimate_reads_counts_without_expanding() -> None:
+    from domains.physics.structures import estimate_atoms
+
+    assert estimate_atoms({"symbols": "Cu2O", "positions": []}) == 3
+    assert estimate_atoms({"numbers": [29] * 7}) == 7
+    assert estimate_atoms({"extxyz": "12\n\n"}) == 12
+    assert estimate_atoms("CCO") == 8  # 3 heavy atoms, hydrogens guessed
+    # over the input type's limit: refused before any work, so capped at that limit
+    assert estimate_atoms({"symbols": "Cu100000000"}) == MAX_ATOMS
+    assert estimate_atoms({"extxyz": "1000000000\n\nCu 0 0 0"}) == MAX_ATOMS
+    assert estimate_atoms({"symbols": "(("}) == estimate_atoms(None) == 1
