@@ -58,6 +58,10 @@ class InputType:
     explain: Callable[[Any, Callable[[list[Any]], Any]], dict[str, Any]] | None = None
     # depict(obj) -> SVG text: a drawing of one parsed input (the molecule), for catalog pages
     depict: Callable[[Any], str] | None = None
+    # cost(raw) -> float: a cheap estimate of what one raw input costs to run (its atoms, say),
+    # read without parsing or allocating it; a batch's total is bounded per model kind
+    # (``HUB_MAX_BATCH_COST``). None: the size of the input's largest string or array.
+    cost: Callable[[Any], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,10 @@ class Predictor(Protocol):
     version: Version
 
     def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """One output dict per input, in order; a bad input gets ``{"error": {...}}``."""
+        """One output dict per input, in order; a bad input gets ``{"error": {...}}``. A
+        predictor may also take ``budget=`` (:class:`hub.runtime.core.Budget`): it then checks
+        ``budget.check()`` between items, so a request stops at its deadline or when its
+        client has gone."""
         ...
 
 

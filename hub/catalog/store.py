@@ -310,12 +310,30 @@ class CatalogStore:
 
     # -- aliases --------------------------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: int) -> Alias:
+        """Point ``alias`` (as a reference accepts it: up to 100 of ``A-Za-z0-9_.-``, not a
+        number) at a version, creating it if needed. Idempotent under concurrency: a request
+        that loses the race to create the alias updates the winner's row."""
         if alias.isdigit():
             raise InvalidRequest("an alias cannot be a number (it would read as a version)")
-        with self.session() as s:
-            model = self._model_row(s, name)
-            row = self._version_row(s, name, version)
-            return self._point_alias(s, model, alias, row).to_entity()
+        try:
+            valid = parse_ref(f"x@{alias}").alias == alias  # "$" would allow a final newline
+        except InvalidRequest:
+            valid = False
+        if not valid:
+            raise InvalidRequest(
+                f"invalid alias {alias[:120]!r}: use 1 to 100 of A-Z a-z 0-9 _ . -",
+                code="invalid_alias",
+            )
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    model = self._model_row(s, name)
+                    row = self._version_row(s, name, version)
+                    return self._point_alias(s, model, alias, row).to_entity()
+            except AlreadyExists:  # another request created it between select and insert
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def delete_alias(self, name: str, alias: str) -> None:
         with self.session() as s:

@@ -26,7 +26,8 @@ import numpy as np
 from hub.entities import Version
 from hub.errors import InvalidRequest, PluginError
 from hub.plugins import LoadContext, ModelKind
-from hub.runtime.items import error_item, parse_item, to_json_number
+from hub.runtime.core import Budget, each_item
+from hub.runtime.items import parse_item, to_json_number
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -105,31 +106,34 @@ class KerasPredictor:
         x = np.stack([self.featurize(o) for o in objs]).astype(np.float32, copy=False)
         return np.asarray(self.forward(x))[:, 0]
 
-    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def predict(
+        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
+    ) -> list[dict[str, Any]]:
+        """Parse and featurize each input (stopping when ``budget`` runs out), then run the
+        featurized ones through the model in one call."""
         explain = self._check_params(params)
-        slots: list[dict[str, Any] | None] = [None] * len(inputs)
         rows: list[np.ndarray] = []
         where: list[int] = []
-        extras: dict[int, dict[str, Any]] = {}
         describe = self.input_type.describe
-        for i, raw in enumerate(inputs):
-            try:
-                obj = parse_item(self.input_type.parse, raw, self.max_chars)
-                rows.append(self.featurize(obj))
-                where.append(i)
-                extra = describe(obj) if describe is not None else {}
-                for annotate in self.annotators:
-                    extra |= annotate(obj)
-                if explain:
-                    extra["explanation"] = self.input_type.explain(obj, self.predict_objects)
-                extras[i] = extra
-            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
-                slots[i] = error_item(exc)
+
+        def featurize(i: int, raw: Any) -> dict[str, Any]:
+            obj = parse_item(self.input_type.parse, raw, self.max_chars)
+            row = self.featurize(obj)
+            extra = describe(obj) if describe is not None else {}
+            for annotate in self.annotators:
+                extra |= annotate(obj)
+            if explain:
+                extra["explanation"] = self.input_type.explain(obj, self.predict_objects)
+            rows.append(row)
+            where.append(i)
+            return extra
+
+        slots = each_item(inputs, featurize, budget)
         if rows:
             y = np.asarray(self.forward(np.stack(rows).astype(np.float32, copy=False)))
             for j, i in enumerate(where):
-                slots[i] = self._assemble(y[j]) | extras.get(i, {})
-        return slots  # type: ignore[return-value]
+                slots[i] = self._assemble(y[j]) | slots[i]
+        return slots
 
     def _assemble(self, y: np.ndarray) -> dict[str, Any]:
         std = to_json_number(y[-1]) if self.uncertainty == "last_column" else None

@@ -14,7 +14,8 @@ import numpy as np
 from hub.entities import Version
 from hub.errors import InvalidRequest
 from hub.plugins import LoadContext, ModelKind
-from hub.runtime.items import error_item, parse_item
+from hub.runtime.core import Budget, each_item
+from hub.runtime.items import parse_item
 
 
 def _jsonable(x: Any) -> Any:
@@ -34,34 +35,32 @@ class SimulatorPredictor:
         self.input_type = ctx.plugins.input_type(self.simulator.input_type)
         self.max_chars = ctx.max_input_chars
 
-    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def predict(
+        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
+    ) -> list[dict[str, Any]]:
+        """Run the engine on each input in turn, until ``budget`` runs out."""
         if params:
             raise InvalidRequest(
                 f"{self.simulator.name} takes no parameters in a prediction "
                 f"(got {sorted(params)}); its engine parameters are fixed "
                 "by the model version"
             )
-        out: list[dict[str, Any]] = []
         units = dict(self.simulator.units)
-        for raw in inputs:
-            try:
-                obj = parse_item(self.input_type.parse, raw, self.max_chars)
-                result = dict(self.compute(obj))
-                engine = result.pop("engine", self.simulator.name)
-                extra = self.input_type.describe(obj) if self.input_type.describe else {}
-                value = {k: _jsonable(v) for k, v in result.items()}
-                out.append(
-                    {
-                        "value": value,
-                        "unit": {k: units[k] for k in value if k in units},
-                        "engine": engine,
-                        "params": self.params,
-                    }
-                    | extra
-                )
-            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
-                out.append(error_item(exc))
-        return out
+
+        def compute(_: int, raw: Any) -> dict[str, Any]:
+            obj = parse_item(self.input_type.parse, raw, self.max_chars)
+            result = dict(self.compute(obj))
+            engine = result.pop("engine", self.simulator.name)
+            extra = self.input_type.describe(obj) if self.input_type.describe else {}
+            value = {k: _jsonable(v) for k, v in result.items()}
+            return {
+                "value": value,
+                "unit": {k: units[k] for k in value if k in units},
+                "engine": engine,
+                "params": self.params,
+            } | extra
+
+        return each_item(inputs, compute, budget)
 
 
 SIMULATOR_KIND = ModelKind(name="simulator", load=SimulatorPredictor)

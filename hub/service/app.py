@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
 from hub.service import routes_auth, routes_health, routes_inputs, routes_jobs, routes_models, web
 from hub.service.deps import PageError, gate_of
-from hub.service.errors import BodyLimit, install_error_handlers
+from hub.service.errors import BodyLimit, RequestContext, install_error_handlers
+from hub.service.routes_audit import install as install_audit
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,12 @@ def create_app(
     app.include_router(routes_inputs.router)
     app.include_router(web.router)
     app.include_router(routes_auth.router)
+    install_audit(app)  # /v1/audit, the audit trail and the quotas of every request
     app.add_exception_handler(PageError, web.page_error)
     app.mount("/static", web.static_files(), name="static")
-    limit = (runtime.settings if runtime else settings or load_settings()).max_body_bytes
-    app.add_middleware(BodyLimit, max_bytes=limit)
+    config = runtime.settings if runtime else settings or load_settings()
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    # Host names answered (DNS rebinding; usage examples never show a foreign host)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
+    app.add_middleware(RequestContext)  # outermost: ids and nosniff on every response
     return app

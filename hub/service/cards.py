@@ -151,6 +151,13 @@ def usage(name: str, example: Any, *, base_url: str = DEFAULT_BASE_URL) -> Usage
     return UsagePublic(curl=curl, python=python)
 
 
+def public_base_url(request: Any) -> str:
+    """The base URL of usage examples: ``HUB_PUBLIC_URL`` when set, else the request's own
+    (whose ``Host`` has passed the allowed hosts), never an arbitrary client's header."""
+    settings = request.app.state.runtime.settings
+    return getattr(settings, "public_url", None) or str(request.base_url)
+
+
 def model_card(
     store: CatalogStore,
     name: str,

@@ -1,9 +1,16 @@
 """Maps every error to one JSON shape, ``{"error": {"code", "message", "detail"?}}``, and
-enforces the body-size limit before a request body is read into memory."""
+enforces the body-size limit before a request body is read into memory.
+
+Every response carries ``X-Request-ID`` (the client's own, when it sends a sane one) and
+``X-Content-Type-Options: nosniff`` (:class:`RequestContext`); the request id is in every
+log line about the request (:data:`hub.runtime.items.REQUEST_ID`). A body that is not JSON is
+a 422 ``invalid_json`` (the shape of every 422), a wrong method a 405 with ``Allow``."""
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 
 import orjson
 from fastapi import FastAPI, Request
@@ -13,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import HubError
+from hub.runtime.items import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +49,66 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
-        return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
+        code = "invalid_json" if first.get("type") == "json_invalid" else "invalid_request"
+        return error_response(422, code, f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # a body FastAPI could not decode: the documented 422 shape, not a bare 400
+            return error_response(422, "invalid_json", "the request body is not valid JSON")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        resp = error_response(exc.status_code, code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # 405 says what is allowed (``Allow``)
+        return resp
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", f"{type(exc).__name__}: the server failed")
+        log.exception("unhandled error (request %s)", REQUEST_ID.get(), exc_info=exc)
+        resp = error_response(500, "internal_error", f"{type(exc).__name__}: the server failed")
+        resp.headers.update(context_headers(REQUEST_ID.get()))  # outside RequestContext
+        return resp
+
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def context_headers(request_id: str) -> dict[str, str]:
+    """The headers every response carries."""
+    return {"X-Request-ID": request_id, "X-Content-Type-Options": "nosniff"}
+
+
+class RequestContext:
+    """ASGI middleware: give each request an id (the client's ``X-Request-ID`` when it is up
+    to 64 of ``[A-Za-z0-9._-]``, else a fresh one), make it the logging context
+    (:data:`REQUEST_ID`), and add :func:`context_headers` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        text = given.decode("latin-1")
+        request_id = text if _SANE_ID.match(text) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
+        extra = [(k.lower().encode(), v.encode()) for k, v in context_headers(request_id).items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k for k, _ in extra}
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 class BodyLimit:

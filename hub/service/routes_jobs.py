@@ -13,7 +13,7 @@ from hub.entities import Job
 from hub.errors import CallerError
 from hub.jobs import submit_job
 from hub.service.deps import GateDep, JobsUser, RuntimeDep
-from hub.service.schemas import ErrorResponse
+from hub.service.schemas import ErrorResponse, RawInput
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 ERRORS = {
@@ -42,7 +42,7 @@ class JobCreate(BaseModel):
 
     model: str = Field(description="model reference: name, name@alias or name:3")
     task: str = Field(description="relax, eos, md, ...")
-    input: Any
+    input: RawInput
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -133,5 +133,10 @@ def get_result(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> Response:
 
 @router.delete("/{job_id}", response_model=JobPublic, responses=ERRORS)
 def cancel_job(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> JobPublic:
-    """Cancel a queued or running job of yours."""
-    return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))
+    """Cancel a queued or running job of yours (409 ``job_finished`` once it has ended)."""
+    try:
+        return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))
+    except CallerError as exc:
+        if exc.code == "job_finished":
+            exc.status = 409  # a conflict with the job's state, as documented (B26)
+        raise

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import Forbidden, NotFound
 from hub.runtime import Prediction
-from hub.service.cards import model_card
+from hub.service.cards import model_card, public_base_url
 from hub.service.deps import (
     CatalogDep,
     GateDep,
@@ -26,8 +26,10 @@ from hub.service.schemas import (
     ModelCard,
     ModelPublic,
     ModelsPublic,
+    Offset,
     PredictRequest,
     PredictResponse,
+    VersionNumber,
     VersionPublic,
 )
 from hub.service.web_markdown import card_markdown
@@ -52,7 +54,7 @@ def list_models(
     tag: str | None = None,
     q: str | None = Query(None, max_length=200, description="free-text search"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> ModelsPublic:
     """Models in the catalog the caller may see, filtered by domain, task, tag and free text."""
     models, count = catalog.list_models(
@@ -65,7 +67,9 @@ def list_models(
 def get_model(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> ModelCard:
     """The model card: description, input type with an example, outputs with units, versions
     with metrics and plots, aliases, the headline metric, and ready curl and Python calls."""
-    return model_card(runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url))
+    return model_card(
+        runtime.store, name, plugins=runtime.plugins, base_url=public_base_url(request)
+    )
 
 
 @router.get(
@@ -75,7 +79,7 @@ def get_model(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) 
 )
 def get_card_markdown(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> Response:
     """The model card as Markdown (for a paper's supplementary information)."""
-    base = str(request.base_url)
+    base = public_base_url(request)
     card = model_card(runtime.store, name, plugins=runtime.plugins, base_url=base)
     return Response(card_markdown(card, base_url=base), media_type="text/markdown; charset=utf-8")
 
@@ -86,7 +90,9 @@ def list_versions(name: str, catalog: CatalogDep, caller: ModelReader) -> list[V
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=ERRORS)
-def get_version(name: str, version: int, catalog: CatalogDep, caller: ModelReader) -> VersionPublic:
+def get_version(
+    name: str, version: VersionNumber, catalog: CatalogDep, caller: ModelReader
+) -> VersionPublic:
     return VersionPublic.of(catalog.get_version(name, version, caller=caller))
 
 
@@ -96,7 +102,7 @@ def get_version(name: str, version: int, catalog: CatalogDep, caller: ModelReade
     responses={**ERRORS, 200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
 )
 def get_plot(
-    name: str, version: int, role: str, runtime: RuntimeDep, caller: ModelReader
+    name: str, version: VersionNumber, role: str, runtime: RuntimeDep, caller: ModelReader
 ) -> Response:
     """A plot the recipe stored with the version (an artifact whose role starts with
     ``plot_``), read from the artifact store and checked against its sha256."""
@@ -122,17 +128,31 @@ def set_alias(
 
 
 @router.post("/{ref}/predict", response_model=PredictResponse, responses=ERRORS)
-def predict(ref: str, body: PredictRequest, runtime: RuntimeDep, _: Predictor) -> Response:
+async def predict(
+    ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
+) -> Response:
     """Predict a batch of inputs. ``ref`` is ``name``, ``name@alias`` or ``name:3``. Each
-    input gets its own output or its own error, in order, inside one 200 response."""
-    return _json(runtime.predict(ref, body.inputs, body.params))
+    input gets its own output or its own error, in order, inside one 200 response. The
+    request has a deadline per model kind, and stops when its client goes away; the items
+    not done then get ``deadline_exceeded``. A batch over the kind's cost limit is a 413
+    ``too_expensive``."""
+    return _json(
+        await runtime.predict_async(
+            ref, body.inputs, body.params, disconnected=request.is_disconnected
+        )
+    )
 
 
 @router.post("/{ref}/explain", response_model=PredictResponse, responses=ERRORS)
-def explain(ref: str, body: PredictRequest, runtime: RuntimeDep, _: Predictor) -> Response:
+async def explain(
+    ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
+) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
-    return _json(runtime.predict(ref, body.inputs, {**body.params, "explain": True}))
+    params = {**body.params, "explain": True}
+    return _json(
+        await runtime.predict_async(ref, body.inputs, params, disconnected=request.is_disconnected)
+    )
 
 
 class VisibilityUpdate(BaseModel):

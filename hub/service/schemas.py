@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.entities import Alias, ModelInfo, Version
+
+# Integers a client sends are bounded: a database cannot bind more than 64 bits (B1)
+MAX_INT = 2**31 - 1
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="a version number")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="results to skip")]
+# One raw input: a string (SMILES, formula, extxyz...) or a JSON object (atoms, reaction roles)
+RawInput = Annotated[
+    str | list[Any] | dict[str, Any],
+    Field(description="One raw input of this type: a string (a SMILES...), a list or an object"),
+]
 
 
 class OutputPublic(BaseModel):
@@ -164,11 +175,13 @@ class ModelCard(ModelPublic):
 class DepictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"input": "CCO"}]})
 
-    input: Any = Field(description="One raw input of this type (a SMILES string, ...)")
+    input: RawInput
 
 
 class AliasUpdate(BaseModel):
-    version: int = Field(ge=1)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 1}]})
+
+    version: int = Field(ge=1, le=MAX_INT)
 
 
 class PredictRequest(BaseModel):

@@ -35,6 +35,7 @@ from hub.service.cards import (
     headline_metric,
     metric_tables,
     model_card,
+    public_base_url,
 )
 from hub.service.deps import CatalogDep, GateDep, PageError, Public, RuntimeDep, require
 from hub.service.web_security import (
@@ -209,7 +210,7 @@ def card_page(name: str, request: Request, runtime: RuntimeDep, caller: ModelPag
     session = session_context(request, caller)
     try:
         card = model_card(
-            runtime.store, name, plugins=runtime.plugins, base_url=str(request.base_url)
+            runtime.store, name, plugins=runtime.plugins, base_url=public_base_url(request)
         )
     except NotFound as exc:
         return render("not_found.html", status_code=404, message=exc.message, **session)

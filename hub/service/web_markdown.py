@@ -1,23 +1,38 @@
 """The model card as Markdown, to paste into a paper's supplementary information.
 
 Catalog text is escaped: ``<``, ``>`` and ``&`` become entities (a renderer that allows HTML
-shows them as text) and ``|`` inside table cells is backslashed.
+shows them as text), and Markdown's punctuation (``[ ] ( ) ! * _ ` # |`` and the backslash) is
+backslashed, so no catalog text (an alias, a description) can add a link, an image or
+emphasis; text inside code spans loses its backticks instead.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from hub.service.cards import format_metric, metric_tables
 from hub.service.schemas import ModelCard, VersionPublic
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!#|~])")
 
-def _text(value: object) -> str:
+
+def _html(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _text(value: object) -> str:
+    """Catalog text for prose: HTML entities, Markdown punctuation backslashed."""
+    return _MARKDOWN.sub(r"\\\1", _html(value))
+
+
+def _code(value: object) -> str:
+    """Catalog text inside a code span (nothing is interpreted there but a backtick)."""
+    return _html(value).replace("`", "'").replace("\n", " ")
+
+
 def _cell(value: object) -> str:
-    return _text(value).replace("|", "\\|").replace("\n", " ")
+    return _text(value).replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
@@ -35,18 +50,18 @@ def _fence(text: str, lang: str) -> list[str]:
 def _version(v: VersionPublic, base_url: str) -> list[str]:
     created = v.created_at.strftime("%Y-%m-%d %H:%M UTC") if v.created_at else "unknown"
     out = ["", f"### Version {v.version}", "", f"- built: {created}; kind: {_text(v.kind)}"]
-    out.append(f"- recipe: `{_text(v.recipe or 'none')}`")
+    out.append(f"- recipe: `{_code(v.recipe or 'none')}`")
     if v.dataset:
         d = v.dataset
         out.append(
-            f"- training data: {_text(d.name)}, {d.size} records, sha256 `{_text(d.sha256)}`"
+            f"- training data: {_text(d.name)}, {d.size} records, sha256 `{_code(d.sha256)}`"
         )
         if d.citation:
             out.append(f"- citation: {_text(d.citation)}")
         if d.license:
             out.append(f"- licence: {_text(d.license)}")
     if v.featurizer:
-        out.append(f"- featurizer: `{_text(v.featurizer.get('name', ''))}`")
+        out.append(f"- featurizer: `{_code(v.featurizer.get('name', ''))}`")
     if v.software:
         soft = ", ".join(f"{_text(k)} {_text(val)}" for k, val in sorted(v.software.items()))
         out.append(f"- software: {soft}")
@@ -75,10 +90,10 @@ def card_markdown(card: ModelCard, *, base_url: str) -> str:
     """The whole card: what it predicts, intended use and limits, every version, aliases,
     how to call it."""
     base = base_url.rstrip("/")
-    out = [f"# {_text(card.title)} (`{_text(card.name)}`)", "", _text(card.description), ""]
+    out = [f"# {_text(card.title)} (`{_code(card.name)}`)", "", _text(card.description), ""]
     out += [
         f"- domain: {_text(card.domain)}; task: {_text(card.task)}; owner: {_text(card.owner)}",
-        f"- input: `{_text(card.input_type)}`"
+        f"- input: `{_code(card.input_type)}`"
         + (f": {_text(card.input.description)}" if card.input and card.input.description else ""),
         f"- tags: {_text(', '.join(card.tags)) or 'none'}",
     ]
