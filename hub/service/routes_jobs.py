@@ -13,6 +13,7 @@ from hub.entities import Job
 from hub.errors import CallerError
 from hub.jobs import submit_job
 from hub.service.deps import GateDep, JobsUser, RuntimeDep
+from hub.service.routes_audit import track
 from hub.service.schemas import ErrorResponse, RawInput
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -93,6 +94,7 @@ def create_job(body: JobCreate, runtime: RuntimeDep, gate: GateDep, caller: Jobs
     """Queue a job (yours: nobody else sees it); answers at once with its id. Poll
     ``GET /v1/jobs/{id}``."""
     gate.check_model(caller, body.model)  # the model is in the body: 404 unless visible
+    track("job.create", ref=body.model, inputs=[body.input], task=body.task, params=body.params)
     job = submit_job(
         runtime,
         model=body.model,
@@ -134,6 +136,7 @@ def get_result(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> Response:
 @router.delete("/{job_id}", response_model=JobPublic, responses=ERRORS)
 def cancel_job(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> JobPublic:
     """Cancel a queued or running job of yours (409 ``job_finished`` once it has ended)."""
+    track("job.cancel", target=job_id)
     try:
         return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))
     except CallerError as exc:

@@ -19,6 +19,7 @@ from hub.service.deps import (
     Reader,
     RuntimeDep,
 )
+from hub.service.routes_audit import track
 from hub.service.schemas import (
     AliasPublic,
     AliasUpdate,
@@ -124,6 +125,7 @@ def set_alias(
 ) -> AliasPublic:
     """Point ``alias`` at a version (creating the alias if needed): the model's owner or an
     admin, with a key holding the ``publish`` scope."""
+    track("alias.set", model=name, version=body.version, target=alias)
     return AliasPublic.of(catalog.set_alias(name, alias, body.version))
 
 
@@ -136,6 +138,7 @@ async def predict(
     request has a deadline per model kind, and stops when its client goes away; the items
     not done then get ``deadline_exceeded``. A batch over the kind's cost limit is a 413
     ``too_expensive``."""
+    track("predict", ref=ref, inputs=body.inputs)
     return _json(
         await runtime.predict_async(
             ref, body.inputs, body.params, disconnected=request.is_disconnected
@@ -149,6 +152,7 @@ async def explain(
 ) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
+    track("explain", ref=ref, inputs=body.inputs)
     params = {**body.params, "explain": True}
     return _json(
         await runtime.predict_async(ref, body.inputs, params, disconnected=request.is_disconnected)
@@ -174,6 +178,7 @@ def set_visibility(
     """Change who may see the model (its owner or an admin; a new owner: admins only)."""
     if body.owner is not None and not caller.is_admin:
         raise Forbidden("only an admin gives a model to another owner", code="not_admin")
+    track("visibility.set", model=name, target=body.visibility or f"owner={body.owner}")
     model = catalog.set_visibility(name, body.visibility, owner=body.owner)
     gate.forget()
     return ModelPublic.of(model)
