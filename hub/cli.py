@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub import cli_admin
+from hub import cli_admin, cli_audit
 from hub.config import load_settings
 from hub.errors import HubError
 
@@ -31,6 +31,8 @@ app.callback()(cli_admin.global_options)  # hub --api-key / HUB_API_KEY
 app.add_typer(cli_admin.keys_app, name="keys")
 app.add_typer(cli_admin.users_app, name="users")
 app.add_typer(cli_admin.groups_app, name="groups")
+app.add_typer(cli_audit.audit_app, name="audit")
+app.add_typer(cli_audit.quotas_app, name="quotas")
 models_app.command("visibility")(cli_admin.model_visibility)
 console = Console()
 err = Console(stderr=True)

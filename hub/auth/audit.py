@@ -85,6 +85,13 @@ def inputs_sha256(inputs: Any) -> str | None:
     return hashlib.sha256(data).hexdigest()
 
 
+def _as_utc(ts: datetime | None) -> datetime | None:
+    """``ts`` in UTC (a naive time is taken as UTC): SQLite compares the stored UTC text."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
 def _iso(ts: datetime) -> str:
     return as_utc(ts).astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -407,7 +414,9 @@ def query_audit(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
-    """Audit rows, newest first, filtered (``until`` excluded), and how many match."""
+    """Audit rows, newest first, filtered (``until`` excluded; naive times are UTC), and how
+    many match."""
+    since, until = _as_utc(since), _as_utc(until)
     where = []
     if user is not None:
         where.append(AUDIT.c.user == user)
