@@ -2,7 +2,8 @@
 
 Writes go to a temporary file in the same folder, are flushed to disk and then renamed into
 place, so a file under its final name is always complete (a killed writer leaves at most a
-``.tmp-*`` file, which :meth:`ArtifactStore.sweep` removes). Reads verify the sha256 every time.
+``.tmp-*`` file, which :meth:`ArtifactStore.sweep` removes; files no version or job refers
+to are removed by :meth:`ArtifactStore.sweep_orphans`). Reads verify the sha256 every time.
 Paths are built only from validated hex digests, never from user input.
 """
 
@@ -12,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from hub.errors import IntegrityError, InvalidRequest, NotFound
@@ -74,13 +76,46 @@ class ArtifactStore:
             raise IntegrityError(f"artifact {sha} does not match its sha256: refusing to load it")
         return data
 
-    def sweep(self) -> int:
-        """Remove temporary files left by killed writers; return how many."""
+    def sweep(self, *, older_than_s: float = 0.0) -> int:
+        """Remove temporary files left by killed writers, older than ``older_than_s`` seconds
+        (give a grace period when other processes may be writing); return how many."""
         removed = 0
+        cutoff = time.time() - older_than_s
         for tmp in self.root.glob("*/.tmp-*"):
-            tmp.unlink(missing_ok=True)
+            try:
+                if older_than_s > 0 and tmp.stat().st_mtime >= cutoff:
+                    continue
+                tmp.unlink()
+            except FileNotFoundError:
+                continue
             removed += 1
         return removed
+
+    def sweep_orphans(
+        self, referenced: set[str], *, older_than_s: float = 6 * 3600.0
+    ) -> tuple[int, int]:
+        """Remove stored files that no one refers to (``referenced``: every sha256 of every
+        version and job result) and that are older than ``older_than_s`` seconds, so that a
+        build or a job storing its files right now is never hit. Returns (files, bytes).
+
+        Orphans come from builds killed between storing and registering, and from results
+        of jobs another worker had taken over."""
+        removed = size = 0
+        cutoff = time.time() - older_than_s
+        for path in self.root.glob("*/*"):
+            name = path.name
+            if not _SHA.match(name) or name[:2] != path.parent.name or name in referenced:
+                continue
+            try:
+                st = path.stat()
+                if st.st_mtime >= cutoff:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            size += st.st_size
+        return removed, size
 
     def _write(self, sha: str, chunks) -> None:  # noqa: ANN001 - an iterable of bytes
         final = self.path(sha)

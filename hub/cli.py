@@ -49,6 +49,80 @@ def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
     return Runtime(load_settings())
 
 
+class _Stop(SystemExit):
+    """Raised in the main thread by SIGTERM or SIGINT, so that ``finally`` blocks run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop(signum)
+
+
+def _ignore_further(signum: int, frame: object) -> None:
+    err.print(f"already stopping (signal {signum}): workers are being stopped")
+
+
+def _exit_like(signum: int | None) -> None:
+    """End the process as the signal that stopped it would have (a clean stop for systemd,
+    Docker and shells), now that everything is shut down."""
+    if signum is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
+def _startup_sweep(settings: Any) -> None:
+    """Remove what killed builds and lost job results left behind (B25): temporary build
+    folders of dead builders, and artifacts no version and no job refers to, both only when
+    older than their grace period."""
+    from hub.artifacts import ArtifactStore
+    from hub.build import referenced_artifacts, sweep_build_dirs
+    from hub.catalog import CatalogStore
+
+    try:
+        dirs = sweep_build_dirs()
+        store = CatalogStore(settings.database_url)
+        try:
+            artifacts = ArtifactStore(settings.artifacts_dir)
+            artifacts.sweep(older_than_s=3600)
+            n, size = artifacts.sweep_orphans(referenced_artifacts(store))
+        finally:
+            store.close()
+    except (HubError, OSError) as exc:
+        err.print(f"[yellow]start-up sweep skipped[/yellow]: {exc}")
+        return
+    if dirs or n:
+        err.print(
+            f"swept {dirs} leftover build folder(s) and {n} orphan artifact(s) "
+            f"({size / 1e6:.1f} MB)"
+        )
+
+
+def _announce_builds(settings: Any, only: list[str]) -> None:
+    """Put every model the background build will build in the catalog now, each with a
+    queued build record and its expected time: predict answers `version_not_found` "being
+    built" from the first second, never `model_not_found`."""
+    from hub.build import announce_builds
+    from hub.catalog import CatalogStore
+    from hub.plugins import load_plugins
+
+    store = CatalogStore(settings.database_url)
+    try:
+        planned = announce_builds(load_plugins().recipes(), store, only=only)
+    except HubError as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    if planned:
+        minutes = sum(j.params.get("minutes", 0) for j in planned)
+        err.print(f"{len(planned)} model(s) queued for building (about {minutes:.0f} min in all)")
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -67,24 +141,37 @@ def serve(
         typer.Option("--build-only", help="build only these models (implies --build)"),
     ] = None,
 ) -> None:
-    """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs)."""
+    """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs).
+
+    SIGTERM and SIGINT stop it cleanly: the HTTP server drains, job workers give their
+    running jobs back to the queue and exit, the background build unwinds; then the process
+    ends as the signal would have ended it."""
     import uvicorn
 
     from hub.jobs import JobSupervisor
 
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
-    # The build runs in its own process: training must not hold the server's GIL, and the
-    # catalog (SQLite in WAL mode, or PostgreSQL) takes its atomic writes while we serve.
-    builder = (
-        subprocess.Popen(
-            [sys.executable, "-m", "hub", "build", "--lines", f"--parent-pid={os.getpid()}"]
-            + (build_only or [])
-        )
-        if build or build_only
-        else None
-    )
-    supervisor = JobSupervisor(load_settings(), job_workers).start() if job_workers else None
+    settings = load_settings()
+    # uvicorn restores these handlers after its graceful shutdown and re-raises the signal it
+    # caught: ours turns it into an exception, so the `finally` below stops the workers.
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    builder: subprocess.Popen | None = None
+    supervisor: JobSupervisor | None = None
+    stopped_by: int | None = None
     try:
+        _startup_sweep(settings)
+        if build or build_only:
+            _announce_builds(settings, build_only or [])
+            # The build runs in its own process: training must not hold the server's GIL, and
+            # the catalog (SQLite in WAL mode, or PostgreSQL) takes its atomic writes while
+            # we serve.
+            builder = subprocess.Popen(
+                [sys.executable, "-m", "hub", "build", "--lines", f"--parent-pid={os.getpid()}"]
+                + (build_only or [])
+            )
+        if job_workers:
+            supervisor = JobSupervisor(settings, job_workers).start()
         uvicorn.run(
             "hub.service.app:create_app",
             factory=True,
@@ -93,8 +180,15 @@ def serve(
             workers=workers,
             log_level="info",
         )
+    except _Stop as exc:
+        stopped_by = exc.signum
+    except KeyboardInterrupt:
+        stopped_by = signal.SIGINT
     finally:
+        signal.signal(signal.SIGTERM, _ignore_further)
+        signal.signal(signal.SIGINT, _ignore_further)
         if supervisor is not None:
+            err.print("stopping the job workers (running jobs go back to the queue)")
             supervisor.stop()
         if builder is not None and builder.poll() is None:
             # `hub build` unwinds on SIGTERM: it removes its work folder and registers nothing
@@ -105,22 +199,34 @@ def serve(
                 builder.wait(60)
             except subprocess.TimeoutExpired:
                 builder.kill()
+    _exit_like(stopped_by)
 
 
 @app.command()
 def worker(n: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
     """Run job workers only (beside a `hub serve --job-workers 0`, on this or another host
-    sharing the catalog database and artifact folder)."""
-    import time
-
+    sharing the catalog database and artifact folder). SIGTERM or SIGINT stops them: their
+    running jobs go back to the queue."""
     from hub.jobs import JobSupervisor
 
-    supervisor = JobSupervisor(load_settings(), n).start(recover=False)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    supervisor: JobSupervisor | None = None
+    stopped_by: int | None = None
     try:
+        supervisor = JobSupervisor(load_settings(), n).start()
         while True:
             time.sleep(3600)
+    except _Stop as exc:
+        stopped_by = exc.signum
     except KeyboardInterrupt:
-        supervisor.stop()
+        stopped_by = signal.SIGINT
+    finally:
+        signal.signal(signal.SIGTERM, _ignore_further)
+        signal.signal(signal.SIGINT, _ignore_further)
+        if supervisor is not None:
+            supervisor.stop()
+    _exit_like(stopped_by)
 
 
 _stopping: list[int] = []  # the signal that asked a build to stop, once one has
@@ -133,8 +239,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _stop_with_parent(pid: int) -> None:
     """Stop this build (cleanly, through SIGTERM) when process ``pid`` is gone: a server
-    killed by a signal cannot stop its background build itself."""
+    killed by a signal cannot stop its background build itself (PR_SET_PDEATHSIG on Linux,
+    and a thread watching getppid() everywhere)."""
     import threading
+
+    from hub.jobs.runner import set_parent_death_signal
+
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != pid:
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def watch() -> None:
         while os.getppid() == pid:
@@ -181,7 +294,7 @@ def build(
     settings = load_settings()
     store = CatalogStore(settings.database_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
-    artifacts.sweep()
+    artifacts.sweep(older_than_s=3600)  # a job worker may be writing a result right now
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a build as cleanly as Ctrl-C
     if parent_pid is not None:
         _stop_with_parent(parent_pid)

@@ -133,3 +133,9 @@ class Job:
     @property
     def done(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def lost_attempts(self) -> int:
+        """How many workers this job has lost so far (see :mod:`hub.catalog.jobs`)."""
+        err = self.error if isinstance(self.error, dict) else {}
+        return int(err.get("attempts", 0)) if err.get("code") == "worker_lost" else 0

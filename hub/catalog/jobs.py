@@ -264,6 +264,28 @@ class JobStore:
                 ).all()
             )
 
+    def running_workers(self) -> list[str]:
+        """The distinct workers holding running jobs."""
+        with self.catalog.session() as s:
+            return [
+                w
+                for w in s.scalars(
+                    select(JobRow.worker).where(JobRow.state == "running").distinct()
+                ).all()
+                if w
+            ]
+
+    def result_shas(self) -> set[str]:
+        """The sha256 of every job result the catalog refers to."""
+        with self.catalog.session() as s:
+            return {
+                sha
+                for sha in s.scalars(
+                    select(JobRow.result_sha256).where(JobRow.result_sha256.is_not(None))
+                ).all()
+                if sha
+            }
+
     def requeue_lost(
         self,
         reason: str,
@@ -337,6 +359,8 @@ class JobStore:
                     )
                     .values(updated_at=now, **values)
                 ).rowcount
+            if done and task == BUILD_TASK:  # its builder is gone: so are the builds after it
+                self.cancel_builds("the build process stopped before it got there")
             if done and values["state"] == "queued":
                 requeued += 1
             elif done:
@@ -384,6 +408,16 @@ class JobStore:
             input={},
             params={"minutes": float(minutes), **({"by": worker_hint} if worker_hint else {})},
         )
+
+    def cancel_builds(self, reason: str) -> int:
+        """Cancel every build still queued (its builder stopped); returns how many."""
+        now = utcnow()
+        with self.catalog.session() as s:
+            return s.execute(
+                update(JobRow)
+                .where(JobRow.task == BUILD_TASK, JobRow.state == "queued")
+                .values(state="cancelled", finished_at=now, updated_at=now, message=reason[:500])
+            ).rowcount
 
     def build_of(self, model: str) -> Job | None:
         """The newest queued or running build of ``model`` (None when none is pending)."""

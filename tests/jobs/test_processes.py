@@ -1,0 +1,118 @@
+"""A real `hub serve` with a job running, stopped by kill -9, SIGTERM or SIGINT, and a
+second server on the same catalog: no orphan process, the job finished or re-run, never
+failed while its worker runs, its result kept."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from hub.artifacts import ArtifactStore
+from hub.catalog.jobs import JobStore
+from hub.entities import Job
+from tests.jobs.conftest import Server, alive, cu_cube, descendants_of, wait_until
+
+LONG_MD = {"steps": 50_000, "interval": 100}  # minutes of EMT MD on 108 atoms
+
+
+def submit(jobs: JobStore, params: dict, cells: int = 3) -> str:
+    """Queue an MD job straight in the catalog (the API's keys are not the point here)."""
+    checked = md_task().check_params(params)
+    return jobs.create(
+        model="physics.emt", version=1, task="md", input=cu_cube(cells), params=checked
+    ).id
+
+
+@functools.cache
+def md_task():  # noqa: ANN201
+    from hub.plugins import load_plugins
+
+    return load_plugins().task("md")
+
+
+def running(jobs: JobStore, job_id: str) -> Job:
+    return wait_until(
+        lambda: (j := jobs.get(job_id)).state == "running" and j.step > 0 and j,
+        25,
+        "the job to run",
+    )
+
+
+def finished(jobs: JobStore, job_id: str, timeout_s: float = 25) -> Job:
+    return wait_until(lambda: (j := jobs.get(job_id)).done and j, timeout_s, "the job to end")
+
+
+def test_b19_kill_9_leaves_no_orphan_and_the_job_runs_again(emt_home: Path, servers) -> None:  # noqa: ANN001
+    a = Server(emt_home)
+    servers.append(a)
+    a.wait_ready()
+    jobs = a.jobs()
+    job_id = submit(jobs, {"steps": 600, "interval": 20}, cells=2)  # a few seconds
+    running(jobs, job_id)
+    tree = descendants_of(a.pid)  # the job worker and multiprocessing's resource tracker
+    a.known |= set(tree)
+    assert len(tree) >= 2, tree
+    os.kill(a.pid, signal.SIGKILL)
+    a.proc.wait(5)
+    wait_until(lambda: not any(alive(p) for p in tree), 10, f"orphans {tree} to exit")
+    before = jobs.get(job_id)  # given back by its worker as it died, or still leased
+    assert before.state in ("queued", "running"), before
+    b = Server(emt_home)
+    servers.append(b)
+    b.wait_ready()
+    job = finished(jobs, job_id)
+    assert job.state == "succeeded" and job.worker.endswith(f"-{b.pid}-1"), job
+    result = orjson.loads(ArtifactStore(emt_home / "artifacts").read(job.result_sha256))
+    assert result["frames"] == 31 and len(result["energies"]["total"]) == 31  # 0, 20, ..., 600
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_b20_signal_stops_serve_cleanly_and_gives_the_job_back(
+    emt_home: Path,
+    servers,  # noqa: ANN001
+    sig: int,
+) -> None:
+    a = Server(emt_home)
+    servers.append(a)
+    a.wait_ready()
+    jobs = a.jobs()
+    job_id = submit(jobs, LONG_MD)
+    running(jobs, job_id)
+    tree = descendants_of(a.pid)
+    a.known |= set(tree)
+    assert len(tree) >= 2, tree
+    t0 = time.monotonic()
+    a.proc.send_signal(sig)
+    code = a.proc.wait(20)
+    stop_s = time.monotonic() - t0
+    assert code == -sig, (code, a.log()[-2000:])  # ended as the signal would have ended it
+    wait_until(lambda: not any(alive(p) for p in tree), 5, f"{tree} to exit")
+    job = jobs.get(job_id)
+    assert job.state == "queued" and job.lost_attempts == 0, job  # re-run by the next server
+    assert "re-queued" in job.message
+    assert stop_s < 15, stop_s
+
+
+def test_b21_second_server_leaves_the_first_ones_job_alone(emt_home: Path, servers) -> None:  # noqa: ANN001
+    a = Server(emt_home, lease_s=2)
+    servers.append(a)
+    a.wait_ready()
+    jobs = a.jobs()
+    job_id = submit(jobs, LONG_MD)
+    first = running(jobs, job_id)
+    b = Server(emt_home, lease_s=2)
+    servers.append(b)
+    b.wait_ready()
+    time.sleep(5)  # more than two leases: B's supervisor has swept for lost jobs twice
+    job = jobs.get(job_id)
+    assert job.state == "running" and job.worker.endswith(f"-{a.pid}-1"), job
+    assert job.lost_attempts == 0
+    assert job.step > first.step  # A's worker still runs it
+    jobs.cancel(job_id)
+    assert finished(jobs, job_id, 15).state == "cancelled"
