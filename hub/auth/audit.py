@@ -52,7 +52,7 @@ HEAD = AuditHeadRow.__table__
 HASHED = (
     "id",
     "at",
-    "user",
+    "username",
     "key_id",
     "action",
     "model",
@@ -139,7 +139,7 @@ class AuditEvent:
         out: dict[str, Any] = {
             "id": row_id,
             "at": self.at,
-            "user": _clip("user", self.user),
+            "username": _clip("username", self.user),
             "key_id": _clip("key_id", self.key_id),
             "action": _clip("action", self.action) or "unknown",
             "model": _clip("model", self.model),
@@ -397,6 +397,7 @@ class AuditEntry:
     def of(cls, row: Any) -> AuditEntry:
         values = dict(row._mapping)
         values["at"] = as_utc(values["at"])
+        values["user"] = values.pop("username")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -419,7 +420,7 @@ def query_audit(
     since, until = _as_utc(since), _as_utc(until)
     where = []
     if user is not None:
-        where.append(AUDIT.c.user == user)
+        where.append(AUDIT.c.username == user)
     if action is not None:
         where.append(AUDIT.c.action == action)
     if model is not None:

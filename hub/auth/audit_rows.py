@@ -24,7 +24,7 @@ class AuditRow(Base):
 
     id: Mapped[int] = mapped_column(AUDIT_ID, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    user: Mapped[str | None] = mapped_column(String(100), index=True)
+    username: Mapped[str | None] = mapped_column(String(100), index=True)  # "user" is reserved
     key_id: Mapped[str | None] = mapped_column(String(32))  # the key's public prefix only
     action: Mapped[str] = mapped_column(String(100), index=True)
     model: Mapped[str | None] = mapped_column(String(200), index=True)

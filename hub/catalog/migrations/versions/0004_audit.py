@@ -22,7 +22,7 @@ def upgrade() -> None:
         "audit_log",
         sa.Column("id", ID, primary_key=True, autoincrement=False),
         sa.Column("at", TS, nullable=False),
-        sa.Column("user", sa.String(100), nullable=True),
+        sa.Column("username", sa.String(100), nullable=True),  # "user" is reserved in SQL
         sa.Column("key_id", sa.String(32), nullable=True),
         sa.Column("action", sa.String(100), nullable=False),
         sa.Column("model", sa.String(200), nullable=True),
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("prev_sha256", sa.String(64), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
     )
-    for column in ("at", "user", "action", "model"):
+    for column in ("at", "username", "action", "model"):
         op.create_index(f"ix_audit_log_{column}", "audit_log", [column])
     head = op.create_table(
         "audit_head",
@@ -60,6 +60,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("user_quotas")
     op.drop_table("audit_head")
-    for column in ("at", "user", "action", "model"):
+    for column in ("at", "username", "action", "model"):
         op.drop_index(f"ix_audit_log_{column}", table_name="audit_log")
     op.drop_table("audit_log")
