@@ -3,7 +3,7 @@ the job list shows only one's own."""
 
 from __future__ import annotations
 
-from tests.auth.conftest import CU2, Hub
+from tests.auth.support import CU2, Hub
 
 
 def _submit(hub: Hub, who: str, model: str = "auth.public") -> str:

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from hub.auth.identity import SCOPES
 from hub.auth.policy import ANONYMOUS_LEVELS
 from hub.service.deps import Policy, policy_of
-from tests.auth.conftest import CU2, MODELS, VISIBILITY, Hub
+from tests.auth.support import CU2, MODELS, VISIBILITY, Hub
 
 CALLERS = ("anonymous", "user", "other", "member", "admin")
 KEY_SCOPES = {

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from hub.auth.identity import Caller
-from tests.auth.conftest import CU2, MODELS, Hub
+from tests.auth.support import CU2, MODELS, Hub
 
 # text that only the private (or group) model has
 PRIVATE_MARKS = ("auth.private", "authdomainprivate", "tag-private", "secret description private")
