@@ -8,6 +8,7 @@ a 422 ``invalid_json`` (the shape of every 422), a wrong method a 405 with ``All
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -29,11 +30,11 @@ def error_response(status: int, code: str, message: str, **detail: object) -> Re
     body: dict[str, object] = {"code": code, "message": message}
     if detail:
         body["detail"] = detail
-    return Response(
-        orjson.dumps({"error": body}, default=str),
-        status_code=status,
-        media_type="application/json",
-    )
+    try:
+        content = orjson.dumps({"error": body}, default=str)
+    except TypeError:  # an integer over 64 bits in the detail (a client's own number, B1)
+        content = json.dumps({"error": body}, default=str).encode()
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def install_error_handlers(app: FastAPI) -> None:
