@@ -4,13 +4,28 @@
 :class:`Molecule` (the standardised RDKit molecule and what was done to it) or raises
 :class:`~hub.errors.ItemError` with one of:
 
-- ``empty_input``      nothing but white space
-- ``invalid_input``    not a string
-- ``invalid_smiles``   RDKit could not read it; the message gives RDKit's reason (syntax error
-                       and position, unclosed ring, valence, kekulization)
-- ``invalid_inchi``    RDKit could not read the InChI
-- ``invalid_molfile``  RDKit could not read the molfile block
-- ``too_large``        more heavy atoms than :data:`MAX_HEAVY_ATOMS`
+- ``empty_input``         nothing but white space
+- ``invalid_input``       not a string, or text that is not valid Unicode (a lone UTF-16
+                          surrogate such as ``"\\udfff"``)
+- ``invalid_smiles``      RDKit could not read it; the message gives RDKit's reason (syntax
+                          error and position, unclosed ring, valence, kekulization). Also any
+                          character outside printable ASCII: SMILES is ASCII, and RDKit would
+                          silently drop a trailing ``"中"`` or control character and answer for
+                          the rest (``"CCO中"`` is not ethanol). And a query bond ``~``
+                          (any bond), on which no descriptor can be computed (the
+                          ``reaction_smiles`` type accepts it in catalysts, as its data does)
+- ``invalid_inchi``       RDKit could not read the InChI (InChI is ASCII too)
+- ``invalid_molfile``     RDKit could not read the molfile block
+- ``too_large``           over :data:`MAX_SMILES_CHARS` characters
+- ``too_many_atoms``      cost before work: more than :data:`MAX_INPUT_HEAVY_ATOMS` heavy atoms
+                          in the whole input (counted on the syntax alone, before RDKit
+                          sanitises or standardises anything), or more than
+                          :data:`MAX_HEAVY_ATOMS` in the molecule kept after standardisation
+- ``too_many_fragments``  cost before work: more than :data:`MAX_FRAGMENTS` dot-separated
+                          fragments (standardisation costs grow with their square)
+
+Errors of ``too_many_atoms`` and ``too_many_fragments`` name the limit in their ``detail``
+(``limit``, ``value``, ``maximum``), as the physics models' limits do.
 
 Standardisation (RDKit MolStandardize): cleanup (normalise functional groups, reionise),
 keep the largest organic fragment (salts and solvents stripped, reported in ``removed``),
@@ -19,6 +34,7 @@ neutralise charges where a neutral form exists, then canonical isomeric SMILES.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -29,8 +45,12 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 from domains.chemistry.rdkit_log import rdkit_messages
 from hub.errors import ItemError
 
-MAX_HEAVY_ATOMS = 150
+MAX_HEAVY_ATOMS = 150  # in the molecule kept after standardisation (ESOL, Lipo: at most 115)
+MAX_INPUT_HEAVY_ATOMS = 300  # in one input, salts and solvents included, before standardising
+MAX_FRAGMENTS = 20  # dot-separated fragments in one input (the data sets: at most 4)
 MAX_SMILES_CHARS = 2000
+# Printable ASCII without the space: the characters a SMILES or an InChI is written with.
+_NOT_SMILES_CHAR = re.compile(r"[^\x21-\x7e]")
 
 
 @dataclass
@@ -70,9 +90,11 @@ def _reason(messages: list[str], default: str) -> str:
 
 
 def require_text(raw: Any, what: str, limit: int) -> str:
-    """``raw`` stripped, or the typed error for a non-string, empty or over-long input."""
+    """``raw`` stripped, or the typed error for a non-string, non-Unicode, empty or over-long
+    input."""
     if not isinstance(raw, str):
         raise ItemError(f"expected a {what} string, got {type(raw).__name__}", code="invalid_input")
+    check_unicode(raw, what)
     text = raw.strip()
     if not text:
         raise ItemError(f"empty input: no {what} given", code="empty_input")
@@ -83,28 +105,105 @@ def require_text(raw: Any, what: str, limit: int) -> str:
     return text
 
 
+def check_unicode(text: str, what: str) -> None:
+    """Raise ``invalid_input`` for text that cannot be encoded as UTF-8 (a lone surrogate,
+    which JSON's ``\\udfff`` escapes can carry): RDKit and every log would fail on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ItemError(
+            f"the {what} is not valid Unicode: a lone surrogate {text[exc.start]!a} at "
+            f"position {exc.start}",
+            code="invalid_input",
+        ) from None
+
+
+def require_ascii(text: str, what: str, code: str) -> None:
+    """Raise ``code`` when ``text`` has a character outside printable ASCII: a SMILES or an
+    InChI has none, and RDKit silently drops some of them (``"CCO中"`` would be read as
+    ethanol, ``"\\x00CCO"`` too)."""
+    if (bad := _NOT_SMILES_CHAR.search(text)) is not None:
+        ch = bad.group()
+        shown = repr(ch) if ch.isprintable() else ascii(ch)
+        raise ItemError(
+            f"{what} has the character {shown} (U+{ord(ch):04X}) at position {bad.start()}; "
+            f"a {what} is written in printable ASCII only",
+            code=code,
+            position=bad.start(),
+        )
+
+
+def _over(code: str, limit: str, value: int, maximum: int, what: str) -> ItemError:
+    return ItemError(
+        f"{value} {what}; the limit is {maximum} ({limit})",
+        code=code,
+        limit=limit,
+        value=value,
+        maximum=maximum,
+    )
+
+
+def _check_size(mol: Chem.Mol) -> None:
+    """Cost before work, on an unsanitised molecule (atoms and bonds read, nothing computed):
+    heavy atoms and fragments of the whole input."""
+    heavy = sum(1 for a in mol.GetAtoms() if a.GetAtomicNum() != 1)
+    if heavy > MAX_INPUT_HEAVY_ATOMS:
+        raise _over(
+            "too_many_atoms",
+            "max_input_heavy_atoms",
+            heavy,
+            MAX_INPUT_HEAVY_ATOMS,
+            "heavy atoms in the input (salts and solvents included)",
+        )
+    fragments = len(Chem.GetMolFrags(mol, sanitizeFrags=False))
+    if fragments > MAX_FRAGMENTS:
+        raise _over(
+            "too_many_fragments",
+            "max_fragments",
+            fragments,
+            MAX_FRAGMENTS,
+            "fragments in the input (give each molecule as its own input)",
+        )
+
+
 def read_mol(text: str) -> Chem.Mol:
     """An RDKit molecule, sanitised, from SMILES or InChI; raises ItemError with RDKit's reason."""
     if isinstance(text, str) and ("M  END" in text or "\n" in text.strip()):
         return _read_molblock(text)
     text = require_text(text, "SMILES", MAX_SMILES_CHARS)
-    with rdkit_messages() as messages:
-        if text.startswith("InChI="):
-            mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False)
+    if text.startswith("InChI="):
+        require_ascii(text, "InChI", "invalid_inchi")
+        with rdkit_messages() as messages:
+            try:
+                mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False)
+            except (RuntimeError, SystemError, ValueError) as exc:
+                raise ItemError(
+                    f"invalid InChI: {_rdkit_failure(exc)}", code="invalid_inchi"
+                ) from exc
             if mol is None:
                 raise ItemError(
                     f"invalid InChI: {_reason(messages, 'RDKit could not read it')}",
                     code="invalid_inchi",
                 )
-            return mol
-        if " " in text or "\t" in text:
-            text = text.split()[0]  # "CCO ethanol": a name after the SMILES, as in .smi files
-        mol = Chem.MolFromSmiles(text, sanitize=False)
+        _check_size(mol)
+        return _nonempty(mol, "InChI")
+    if " " in text or "\t" in text:
+        # "CCO ethanol": a name after the SMILES, as in .smi files (ASCII blanks only)
+        text = re.split(r"[ \t]", text, maxsplit=1)[0]
+    require_ascii(text, "SMILES", "invalid_smiles")
+    with rdkit_messages() as messages:
+        try:
+            mol = Chem.MolFromSmiles(text, sanitize=False)
+        except (RuntimeError, SystemError, ValueError) as exc:
+            raise ItemError(
+                f"SMILES parse error: {_rdkit_failure(exc)}", code="invalid_smiles"
+            ) from exc
         if mol is None:
             raise ItemError(
                 f"SMILES parse error: {_reason(messages, 'RDKit could not read it')}",
                 code="invalid_smiles",
             )
+        _check_size(mol)
         try:
             Chem.SanitizeMol(mol)
         except Chem.KekulizeException as exc:
@@ -118,24 +217,65 @@ def read_mol(text: str) -> Chem.Mol:
             raise ItemError(f"valence error: {str(exc).strip()}", code="invalid_smiles") from exc
         except Chem.MolSanitizeException as exc:
             raise ItemError(f"invalid molecule: {str(exc).strip()}", code="invalid_smiles") from exc
+        except (RuntimeError, SystemError, ValueError) as exc:
+            raise ItemError(
+                f"invalid molecule: {_unsanitizable(mol, exc)}", code="invalid_smiles"
+            ) from exc
+    return _nonempty(mol, "SMILES")
+
+
+def _nonempty(mol: Chem.Mol, what: str) -> Chem.Mol:
     if mol.GetNumAtoms() == 0:
-        raise ItemError("empty molecule: the SMILES has no atoms", code="empty_input")
+        raise ItemError(f"empty molecule: the {what} has no atoms", code="empty_input")
     return mol
+
+
+def _rdkit_failure(exc: BaseException) -> str:
+    """A one-line reason for an exception RDKit raised instead of reporting (an invariant
+    violation, or its log bridge failing on a message): never a traceback."""
+    first = str(exc).strip().splitlines()[:2]
+    return f"RDKit could not process it ({type(exc).__name__}: {' '.join(first)[:160]})"
+
+
+def _unsanitizable(mol: Chem.Mol, exc: BaseException) -> str:
+    most = max((a.GetDegree() for a in mol.GetAtoms()), default=0)
+    if most >= 128:  # RDKit's valence code breaks an invariant here instead of reporting
+        return f"an atom has {most} neighbours; RDKit handles fewer than 128"
+    return _rdkit_failure(exc)
 
 
 def _read_molblock(text: str) -> Chem.Mol:
     if len(text) > 100 * MAX_SMILES_CHARS:
-        raise ItemError("molfile block too long", code="too_large")
-    with rdkit_messages() as messages:
-        mol = Chem.MolFromMolBlock(text, sanitize=True, removeHs=True)
-    if mol is None:
         raise ItemError(
-            f"invalid molfile: {_reason(messages, 'RDKit could not read it')}",
-            code="invalid_molfile",
+            f"molfile block is {len(text)} characters long; the limit is {100 * MAX_SMILES_CHARS}",
+            code="too_large",
         )
-    if mol.GetNumAtoms() == 0:
-        raise ItemError("empty molecule: the molfile has no atoms", code="empty_input")
-    return mol
+    check_unicode(text, "molfile block")
+    lines = text.split("\n")
+    # The three header lines (name, program, comment) are free text; the rest is ASCII.
+    require_ascii("".join(lines[3:]).replace(" ", "").replace("\t", "").replace("\r", ""),
+                  "molfile block (after its 3 header lines)", "invalid_molfile")  # fmt: skip
+    with rdkit_messages() as messages:
+        try:
+            mol = Chem.MolFromMolBlock(text, sanitize=False, removeHs=False)
+            if mol is not None:
+                _check_size(mol)
+                Chem.SanitizeMol(mol)
+                mol = Chem.RemoveHs(mol)
+        except ItemError:
+            raise
+        except Chem.MolSanitizeException as exc:
+            raise ItemError(f"invalid molfile: {str(exc).strip()}", code="invalid_molfile") from exc
+        except (RuntimeError, SystemError, ValueError) as exc:
+            raise ItemError(
+                f"invalid molfile: {_rdkit_failure(exc)}", code="invalid_molfile"
+            ) from exc
+        if mol is None:
+            raise ItemError(
+                f"invalid molfile: {_reason(messages, 'RDKit could not read it')}",
+                code="invalid_molfile",
+            )
+    return _nonempty(mol, "molfile")
 
 
 def standardize(mol: Chem.Mol, source: str = "") -> Molecule:
@@ -152,15 +292,18 @@ def standardize(mol: Chem.Mol, source: str = "") -> Molecule:
                 removed = [s for s in (Chem.MolToSmiles(f) for f in frags) if s != kept]
             charged = any(a.GetFormalCharge() for a in main.GetAtoms())
             neutral = uncharger.uncharge(main) if charged else main
-        except (ValueError, RuntimeError) as exc:
-            raise ItemError(f"standardization failed: {exc}", code="invalid_smiles") from exc
+        except (ValueError, RuntimeError, SystemError) as exc:
+            raise ItemError(
+                f"standardization failed: {_rdkit_failure(exc)}", code="invalid_smiles"
+            ) from exc
     heavy = neutral.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
-        raise ItemError(
-            f"molecule has {heavy} heavy atoms; the limit is {MAX_HEAVY_ATOMS}",
-            code="too_large",
-            heavy_atoms=heavy,
-            limit=MAX_HEAVY_ATOMS,
+        raise _over(
+            "too_many_atoms",
+            "max_heavy_atoms",
+            heavy,
+            MAX_HEAVY_ATOMS,
+            "heavy atoms in the molecule (after salts and solvents were stripped)",
         )
     smiles = Chem.MolToSmiles(neutral)
     neutralized = charged and smiles != Chem.MolToSmiles(main)
@@ -170,4 +313,22 @@ def standardize(mol: Chem.Mol, source: str = "") -> Molecule:
 def parse_molecule(raw: Any) -> Molecule:
     """The ``smiles`` input type's parser: read, check, standardise."""
     mol = read_mol(raw)
+    _refuse_query_bonds(mol)
     return standardize(mol, raw if isinstance(raw, str) else "")
+
+
+def _refuse_query_bonds(mol: Chem.Mol) -> None:
+    """A molecule for a property model has real bonds: SMILES's ``~`` (any bond) is a query,
+    which RDKit reads but which no descriptor can be computed on. (Reactions keep it: the
+    Suzuki-Miyaura data writes catalysts as ``CC(=O)O~[Pd]``.)"""
+    for bond in mol.GetBonds():
+        if bond.HasQuery() or bond.GetBondType() in _NOT_REAL_BONDS:
+            a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+            raise ItemError(
+                f"the bond between atoms {a} and {b} is a query ('~', any bond), not a bond a "
+                "molecule can have; write it as -, =, # or aromatic",
+                code="invalid_smiles",
+            )
+
+
+_NOT_REAL_BONDS = frozenset({Chem.BondType.UNSPECIFIED, Chem.BondType.OTHER})

@@ -20,12 +20,14 @@ from typing import Any
 from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 
-from domains.chemistry.molecules import require_text
+from domains.chemistry.molecules import check_unicode, require_text
 from domains.chemistry.reactions import (
     MAX_REACTION_CHARS,
+    MAX_REACTION_HEAVY_ATOMS,
     Reaction,
     canonical_components,
     parse_reaction,
+    split_components,
 )
 from domains.chemistry.templates import Condition, Template
 from hub.entities import Version
@@ -63,23 +65,49 @@ def _as_list(value: Any, what: str) -> list[str]:
     raise ItemError(f"{what} must be a SMILES string or a list of them", code="invalid_reaction")
 
 
+def _check_count(n: int) -> None:
+    """Cost before work: at most :data:`MAX_COMPONENTS` components, counted before parsing."""
+    if n > MAX_COMPONENTS:
+        raise ItemError(
+            f"{n} components; the limit is {MAX_COMPONENTS} (max_components)",
+            code="too_large",
+            limit="max_components",
+            value=n,
+            maximum=MAX_COMPONENTS,
+        )
+
+
 def parse_reactants(raw: Any) -> ReactantSet:
     """The ``reactants`` input type: ``"A.B"``, a reaction SMILES ``"A.B>reagents>"`` (a
     product side, if given, is not used for the prediction but its rank is reported), or
-    ``{"reactants": [...], "reagents": [...]}``."""
+    ``{"reactants": [...], "reagents": [...]}``. Errors as :func:`parse_reaction`'s; more
+    than :data:`MAX_COMPONENTS` reactants and reagents is ``too_large``, refused before any
+    component is read."""
     if isinstance(raw, dict):
-        unknown = sorted(set(raw) - {"reactants", "reagents"})
+        for key in raw:
+            if isinstance(key, str):
+                check_unicode(key, "key")
+        unknown = sorted(str(k) for k in set(raw) - {"reactants", "reagents"})
         if unknown:
             raise ItemError(
-                f"unknown key(s) {unknown}; give 'reactants' and optionally 'reagents'",
+                f"unknown key(s) {unknown[:10]}; give 'reactants' and optionally 'reagents'",
                 code="invalid_reaction",
             )
-        reactants = canonical_components(
-            ".".join(_as_list(raw.get("reactants", []), "reactants")), "reactant"
-        )
-        agents = canonical_components(
-            ".".join(_as_list(raw.get("reagents", []), "reagents")), "reagent"
-        )
+        given = _as_list(raw.get("reactants", []), "reactants")
+        reagents = _as_list(raw.get("reagents", []), "reagents")
+        for text in given + reagents:
+            check_unicode(text, "reactant SMILES")
+        total = sum(len(t) for t in given + reagents)
+        if total > MAX_REACTION_CHARS:
+            raise ItemError(
+                f"the reactants and reagents are {total} characters long in all; the limit is "
+                f"{MAX_REACTION_CHARS}",
+                code="too_large",
+            )
+        _check_count(sum(len(split_components(t)) for t in given + reagents))
+        budget = [MAX_REACTION_HEAVY_ATOMS]
+        reactants = [c for t in given for c in canonical_components(t, "reactant", budget=budget)]
+        agents = [c for t in reagents for c in canonical_components(t, "reagent", budget=budget)]
         out = ReactantSet(reactants, agents)
     else:
         text = require_text(raw, "reactant SMILES", MAX_REACTION_CHARS)
@@ -87,14 +115,12 @@ def parse_reactants(raw: Any) -> ReactantSet:
             rxn = parse_reaction(text)
             out = ReactantSet(rxn.reactants, rxn.agents, rxn.products)
         else:
-            out = ReactantSet(canonical_components(text, "reactant"))
+            _check_count(len(split_components(text)))
+            budget = [MAX_REACTION_HEAVY_ATOMS]
+            out = ReactantSet(canonical_components(text, "reactant", budget=budget))
     if not out.reactants:
         raise ItemError("no reactants given", code="empty_input")
-    if len(out.reactants) + len(out.agents) > MAX_COMPONENTS:
-        raise ItemError(
-            f"{len(out.reactants) + len(out.agents)} components; the limit is {MAX_COMPONENTS}",
-            code="too_large",
-        )
+    _check_count(len(out.reactants) + len(out.agents))
     return out
 
 

@@ -76,12 +76,39 @@ def error_item(exc: BaseException) -> dict[str, Any]:
 
 
 def parse_item(parse: Callable[[Any], Any], raw: Any, max_chars: int) -> Any:
-    """Check the generic limits, then run the input type's parser."""
+    """Check the generic limits, then run the input type's parser. Text anywhere in the item
+    (strings, object keys, nested) must be valid Unicode: a lone surrogate, which a JSON
+    ``\\udfff`` escape can carry, is ``invalid_input`` before any parser sees it."""
     if isinstance(raw, str) and len(raw) > max_chars:
         raise ItemError(
             f"input is {len(raw)} characters long; the limit is {max_chars}", code="too_large"
         )
+    _check_unicode(raw)
     return parse(raw)
+
+
+def _check_unicode(raw: Any) -> None:
+    """Raise ``invalid_input`` for the first string in ``raw`` that UTF-8 cannot encode (an
+    iterative walk: no recursion limit on deeply nested JSON)."""
+    stack = [raw]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            if x.isascii():
+                continue
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ItemError(
+                    f"the input is not valid Unicode: a lone surrogate {x[exc.start]!a} at "
+                    f"position {exc.start} of a string",
+                    code="invalid_input",
+                ) from None
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple):
+            stack.extend(x)
 
 
 def to_json_number(x: float) -> float | None:

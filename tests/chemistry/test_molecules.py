@@ -47,7 +47,7 @@ def test_inchi_is_accepted() -> None:
         ("c1cccc1", "invalid_smiles", "kekuliz"),
         ("InChI=1S/garbage", "invalid_inchi", "InChI"),
         (5, "invalid_input", "int"),
-        ("C" * (MAX_HEAVY_ATOMS + 1), "too_large", str(MAX_HEAVY_ATOMS)),
+        ("C" * (MAX_HEAVY_ATOMS + 1), "too_many_atoms", str(MAX_HEAVY_ATOMS)),
     ],
 )
 def test_typed_errors(raw: object, code: str, fragment: str) -> None:
@@ -83,7 +83,7 @@ MALFORMED = [
     (None, "invalid_input"),
     (["CCO"], "invalid_input"),
     ("C" * 5000, "too_large"),
-    ("CCCCCCCCCC" * 16, "too_large"),
+    ("CCCCCCCCCC" * 16, "too_many_atoms"),
 ]
 
 
