@@ -34,6 +34,7 @@ def test_sign_in_shows_what_the_key_may_see(hub: Hub) -> None:
         page = hub.client.get("/").text
         assert "signed in as alice" in page and "auth.private" in page
         assert hub.keys["user"] not in page  # the key is never in a page
+        assert f'<meta name="csrf-token" content="{csrf}">' in page  # for the try-it form
         assert hub.client.get("/models/auth.private").status_code == 200
         # a write with the cookie alone counts as anonymous: another site cannot forge it
         body = {"inputs": [CU2]}

@@ -96,11 +96,19 @@ function describeValue(out) {
   return box;
 }
 
+// A signed-in page carries its session's CSRF token: a POST with the session cookie counts
+// as the signed-in user only with it (else as anonymous).
+function withCsrf(headers) {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && meta.content) headers["x-csrf-token"] = meta.content;
+  return headers;
+}
+
 async function depict(url, raw, holder) {
   try {
     const resp = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: withCsrf({ "content-type": "application/json" }),
       body: JSON.stringify({ input: raw }),
     });
     if (!resp.ok || resp.headers.get("content-type") !== "image/svg+xml") return;
@@ -129,7 +137,7 @@ async function submitTry(form, result) {
   try {
     resp = await fetch(form.dataset.predict, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers: withCsrf({ "content-type": "application/json", accept: "application/json" }),
       body: JSON.stringify({ inputs: inputs, params: {} }),
     });
     body = await resp.json();
