@@ -5,7 +5,7 @@ and elementary charges. The thread count is set explicitly (one thread is fastes
 molecules). An SCF that does not converge is the item's ``scf_not_converged`` error.
 
 Cost before work: every molecule is checked against ``limits``
-(:data:`~domains.physics.limits.XTB_LIMITS` by default: 250 atoms, 800 basis functions, 200 Å
+(:data:`~domains.physics.limits.XTB_LIMITS` by default: 250 atoms, 600 basis functions, 200 Å
 wide) before tblite is called, as ``too_many_atoms``, ``too_expensive`` or
 ``molecule_too_large``.
 """
