@@ -292,18 +292,23 @@ class Runtime:
         done = anyio.Event()
 
         async def watch() -> None:
-            while not done.is_set():
-                if await disconnected():  # type: ignore[misc]
-                    budget.cancelled.set()
-                    return
-                with anyio.move_on_after(DISCONNECT_POLL_S):
-                    await done.wait()
+            try:
+                while not done.is_set():
+                    if await disconnected():  # type: ignore[misc]
+                        budget.cancelled.set()
+                        return
+                    with anyio.move_on_after(DISCONNECT_POLL_S):
+                        await done.wait()
+            except Exception:  # noqa: BLE001 - a failing probe must not fail the prediction
+                return
 
+        result: Prediction | None = None
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
             if disconnected is not None:
                 tg.start_soon(watch)
             try:
-                return await anyio.to_thread.run_sync(
+                result = await anyio.to_thread.run_sync(
                     self._run,
                     version,
                     predictor,
@@ -312,8 +317,14 @@ class Runtime:
                     budget,
                     limiter=self._limiter(version.kind),
                 )
+            except Exception as exc:  # noqa: BLE001 - re-raised below, not as an ExceptionGroup
+                error = exc
             finally:
                 done.set()
+        if error is not None:
+            raise error
+        assert result is not None
+        return result
 
     def _limiter(self, kind: str) -> Any:
         """The capacity limiter of model kind ``kind`` on the running event loop."""

@@ -17,6 +17,7 @@ from hub.service import routes_auth, routes_health, routes_inputs, routes_jobs, 
 from hub.service.deps import PageError, gate_of
 from hub.service.errors import BodyLimit, RequestContext, install_error_handlers
 from hub.service.routes_audit import install as install_audit
+from hub.service.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="One API for the catalog and predictions of scientific models.",
+        # what any route may answer: no key or scope, over a body, cost or rate limit
+        responses={s: {"model": ErrorResponse} for s in (401, 403, 413, 429)},
     )
     app.state.runtime = runtime
     install_error_handlers(app)

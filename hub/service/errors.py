@@ -12,12 +12,14 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import HubError
@@ -54,14 +56,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, code, f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # a body FastAPI could not decode: the documented 422 shape, not a bare 400
             return error_response(422, "invalid_json", "the request body is not valid JSON")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, "http_error")
         resp = error_response(exc.status_code, code, str(exc.detail))
-        resp.headers.update(exc.headers or {})  # 405 says what is allowed (``Allow``)
+        resp.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only its first route's
+            resp.headers["Allow"] = allowed_methods(request) or resp.headers.get("Allow", "")
         return resp
 
     @app.exception_handler(Exception)
@@ -70,6 +74,32 @@ def install_error_handlers(app: FastAPI) -> None:
         resp = error_response(500, "internal_error", f"{type(exc).__name__}: the server failed")
         resp.headers.update(context_headers(REQUEST_ID.get()))  # outside RequestContext
         return resp
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the app's routes answer on the request's path (``Allow`` of a 405)."""
+
+    def leaves(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+        for route in routes:
+            if hasattr(route, "effective_route_contexts"):  # FastAPI's included routers
+                for ctx in route.effective_route_contexts():
+                    yield ctx.starlette_route or ctx.original_route
+            else:
+                yield route
+
+    scope = {
+        "type": "http",
+        "method": request.method,
+        "path": request.url.path,
+        "root_path": request.scope.get("root_path", ""),
+    }
+    methods: set[str] = set()
+    for route in leaves(request.app.router.routes):
+        if getattr(route, "methods", None):
+            match, _ = route.matches(scope)
+            if match in (Match.FULL, Match.PARTIAL):
+                methods |= set(route.methods) - {"HEAD"}
+    return ", ".join(sorted(methods))
 
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

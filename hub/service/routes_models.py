@@ -21,11 +21,14 @@ from hub.service.deps import (
 )
 from hub.service.routes_audit import track
 from hub.service.schemas import (
+    AliasName,
     AliasPublic,
     AliasUpdate,
     ErrorResponse,
     ModelCard,
+    ModelName,
     ModelPublic,
+    ModelRef,
     ModelsPublic,
     Offset,
     PredictRequest,
@@ -65,7 +68,7 @@ def list_models(
 
 
 @router.get("/{name}", response_model=ModelCard, responses=ERRORS)
-def get_model(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> ModelCard:
+def get_model(name: ModelName, request: Request, runtime: RuntimeDep, _: ModelReader) -> ModelCard:
     """The model card: description, input type with an example, outputs with units, versions
     with metrics and plots, aliases, the headline metric, and ready curl and Python calls."""
     return model_card(
@@ -78,7 +81,9 @@ def get_model(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) 
     response_class=Response,
     responses={**ERRORS, 200: {"content": {"text/markdown": {}}}},
 )
-def get_card_markdown(name: str, request: Request, runtime: RuntimeDep, _: ModelReader) -> Response:
+def get_card_markdown(
+    name: ModelName, request: Request, runtime: RuntimeDep, _: ModelReader
+) -> Response:
     """The model card as Markdown (for a paper's supplementary information)."""
     base = public_base_url(request)
     card = model_card(runtime.store, name, plugins=runtime.plugins, base_url=base)
@@ -86,13 +91,13 @@ def get_card_markdown(name: str, request: Request, runtime: RuntimeDep, _: Model
 
 
 @router.get("/{name}/versions", response_model=list[VersionPublic], responses=ERRORS)
-def list_versions(name: str, catalog: CatalogDep, caller: ModelReader) -> list[VersionPublic]:
+def list_versions(name: ModelName, catalog: CatalogDep, caller: ModelReader) -> list[VersionPublic]:
     return [VersionPublic.of(v) for v in catalog.list_versions(name, caller=caller)]
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionPublic, responses=ERRORS)
 def get_version(
-    name: str, version: VersionNumber, catalog: CatalogDep, caller: ModelReader
+    name: ModelName, version: VersionNumber, catalog: CatalogDep, caller: ModelReader
 ) -> VersionPublic:
     return VersionPublic.of(catalog.get_version(name, version, caller=caller))
 
@@ -103,7 +108,7 @@ def get_version(
     responses={**ERRORS, 200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
 )
 def get_plot(
-    name: str, version: VersionNumber, role: str, runtime: RuntimeDep, caller: ModelReader
+    name: ModelName, version: VersionNumber, role: str, runtime: RuntimeDep, caller: ModelReader
 ) -> Response:
     """A plot the recipe stored with the version (an artifact whose role starts with
     ``plot_``), read from the artifact store and checked against its sha256."""
@@ -115,13 +120,13 @@ def get_plot(
 
 
 @router.get("/{name}/aliases", response_model=list[AliasPublic], responses=ERRORS)
-def list_aliases(name: str, catalog: CatalogDep, caller: ModelReader) -> list[AliasPublic]:
+def list_aliases(name: ModelName, catalog: CatalogDep, caller: ModelReader) -> list[AliasPublic]:
     return [AliasPublic.of(a) for a in catalog.list_aliases(name, caller=caller)]
 
 
 @router.put("/{name}/aliases/{alias}", response_model=AliasPublic, responses=ERRORS)
 def set_alias(
-    name: str, alias: str, body: AliasUpdate, catalog: CatalogDep, _: ModelManager
+    name: ModelName, alias: AliasName, body: AliasUpdate, catalog: CatalogDep, _: ModelManager
 ) -> AliasPublic:
     """Point ``alias`` at a version (creating the alias if needed): the model's owner or an
     admin, with a key holding the ``publish`` scope."""
@@ -131,7 +136,7 @@ def set_alias(
 
 @router.post("/{ref}/predict", response_model=PredictResponse, responses=ERRORS)
 async def predict(
-    ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
+    ref: ModelRef, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
 ) -> Response:
     """Predict a batch of inputs. ``ref`` is ``name``, ``name@alias`` or ``name:3``. Each
     input gets its own output or its own error, in order, inside one 200 response. The
@@ -148,7 +153,7 @@ async def predict(
 
 @router.post("/{ref}/explain", response_model=PredictResponse, responses=ERRORS)
 async def explain(
-    ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
+    ref: ModelRef, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
 ) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
@@ -166,14 +171,26 @@ class VisibilityUpdate(BaseModel):
     )
 
     visibility: str | None = Field(
-        None, max_length=80, description="'public', 'private' or 'group:<name>'"
+        None,
+        max_length=80,
+        pattern=r"^(public|private|group:[a-z][a-z0-9_.\-]{0,62})$",
+        description="'public', 'private' or 'group:<name>'",
     )
-    owner: str | None = Field(None, max_length=63, description="a new owner (admins only)")
+    owner: str | None = Field(
+        None,
+        max_length=63,
+        pattern=r"^[a-z][a-z0-9_.\-]{0,62}$",
+        description="a new owner (admins only)",
+    )
 
 
 @router.put("/{name}/visibility", response_model=ModelPublic, responses=ERRORS)
 def set_visibility(
-    name: str, body: VisibilityUpdate, catalog: CatalogDep, gate: GateDep, caller: ModelManager
+    name: ModelName,
+    body: VisibilityUpdate,
+    catalog: CatalogDep,
+    gate: GateDep,
+    caller: ModelManager,
 ) -> ModelPublic:
     """Change who may see the model (its owner or an admin; a new owner: admins only)."""
     if body.owner is not None and not caller.is_admin:

@@ -14,6 +14,23 @@ from hub.entities import Alias, ModelInfo, Version
 MAX_INT = 2**31 - 1
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="a version number")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="results to skip")]
+# Path parameters, with the shapes the catalog accepts (a name that cannot exist is a 422)
+_NAME = r"[a-z0-9][a-z0-9_.\-]{0,199}"
+_ALIAS = r"[A-Za-z0-9_.\-]{1,100}"
+ModelName = Annotated[
+    str, Path(pattern=rf"^{_NAME}$", examples=["chemistry.solubility"], description="model name")
+]
+ModelRef = Annotated[
+    str,
+    Path(
+        pattern=rf"^{_NAME}(@{_ALIAS}|:[0-9]{{1,9}})?$",
+        examples=["chemistry.solubility", "physics.emt@latest", "physics.emt:1"],
+        description="model reference: name, name@alias or name:3",
+    ),
+]
+AliasName = Annotated[
+    str, Path(pattern=rf"^{_ALIAS}$", examples=["production"], description="alias name")
+]
 # One raw input: a string (SMILES, formula, extxyz...) or a JSON object (atoms, reaction roles)
 RawInput = Annotated[
     str | list[Any] | dict[str, Any],
