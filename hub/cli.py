@@ -123,6 +123,48 @@ def _announce_builds(settings: Any, only: list[str]) -> None:
         err.print(f"{len(planned)} model(s) queued for building (about {minutes:.0f} min in all)")
 
 
+def _c_signal_handler(signum: int) -> int | None:
+    """The address of the C-level handler of ``signum`` (Linux x86-64/arm64 glibc), or None."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        buf = ctypes.create_string_buffer(256)  # struct sigaction; sa_handler comes first
+        if libc.sigaction(signum, None, buf) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    return int.from_bytes(buf.raw[: ctypes.sizeof(ctypes.c_void_p)], sys.byteorder)
+
+
+def _watch_signal_handlers(every_s: float = 5.0) -> None:
+    """Diagnostics for B30 (a server once ignored SIGINT): ``kill -USR1`` dumps every
+    thread's stack to stderr, and a native library replacing Python's C-level SIGINT or
+    SIGTERM handler is reported (once) as soon as it happens."""
+    import faulthandler
+    import threading
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    expected = {sig: _c_signal_handler(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def watch() -> None:
+        while expected:
+            time.sleep(every_s)
+            for sig, addr in list(expected.items()):
+                now = _c_signal_handler(sig)
+                if addr is not None and now is not None and now != addr:
+                    err.print(
+                        f"[red]warning[/red]: native code replaced the {signal.Signals(sig).name} "
+                        "handler: the hub may no longer stop on it; stacks follow (B30)"
+                    )
+                    faulthandler.dump_traceback(all_threads=True)
+                    del expected[sig]
+
+    threading.Thread(target=watch, name="signal-watch", daemon=True).start()
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -156,6 +198,7 @@ def serve(
     # caught: ours turns it into an exception, so the `finally` below stops the workers.
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
+    _watch_signal_handlers()
     builder: subprocess.Popen | None = None
     supervisor: JobSupervisor | None = None
     stopped_by: int | None = None

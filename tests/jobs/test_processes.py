@@ -18,7 +18,7 @@ from hub.catalog.jobs import JobStore
 from hub.entities import Job
 from tests.jobs.conftest import Server, alive, cu_cube, descendants_of, wait_until
 
-LONG_MD = {"steps": 50_000, "interval": 100}  # minutes of EMT MD on 108 atoms
+LONG_MD = {"steps": 50_000, "interval": 100}  # minutes of EMT MD on 32 atoms
 
 
 def submit(jobs: JobStore, params: dict, cells: int = 3) -> str:
@@ -82,7 +82,7 @@ def test_b20_signal_stops_serve_cleanly_and_gives_the_job_back(
     servers.append(a)
     a.wait_ready()
     jobs = a.jobs()
-    job_id = submit(jobs, LONG_MD)
+    job_id = submit(jobs, LONG_MD, cells=2)
     running(jobs, job_id)
     tree = descendants_of(a.pid)
     a.known |= set(tree)
@@ -104,15 +104,30 @@ def test_b21_second_server_leaves_the_first_ones_job_alone(emt_home: Path, serve
     servers.append(a)
     a.wait_ready()
     jobs = a.jobs()
-    job_id = submit(jobs, LONG_MD)
+    job_id = submit(jobs, LONG_MD, cells=2)
     first = running(jobs, job_id)
     b = Server(emt_home, lease_s=2)
     servers.append(b)
     b.wait_ready()
-    time.sleep(5)  # more than two leases: B's supervisor has swept for lost jobs twice
+    time.sleep(4.5)  # two leases: B's supervisor has looked for lost jobs several times
     job = jobs.get(job_id)
     assert job.state == "running" and job.worker.endswith(f"-{a.pid}-1"), job
     assert job.lost_attempts == 0
     assert job.step > first.step  # A's worker still runs it
     jobs.cancel(job_id)
     assert finished(jobs, job_id, 15).state == "cancelled"
+
+
+def test_b30_native_signal_handler_changes_are_visible() -> None:
+    """B30 was not reproduced; `hub serve` now reports a C-level SIGINT/SIGTERM handler
+    replaced under it. The probe it uses sees such a change."""
+    from hub.cli import _c_signal_handler
+
+    before = _c_signal_handler(signal.SIGINT)
+    assert before not in (None, 0, 1)  # Python's own C handler
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a native library might do
+    try:
+        assert _c_signal_handler(signal.SIGINT) == 1  # SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert _c_signal_handler(signal.SIGINT) == before
