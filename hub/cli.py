@@ -193,6 +193,7 @@ def serve(
     from hub.jobs import JobSupervisor
 
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
+    os.environ.setdefault("HUB_SERVE_HOST", host)  # an allowed Host name (HUB_ALLOWED_HOSTS)
     settings = load_settings()
     # uvicorn restores these handlers after its graceful shutdown and re-raises the signal it
     # caught: ours turns it into an exception, so the `finally` below stops the workers.
