@@ -15,7 +15,8 @@ optimiser steps, :data:`MAX_FRAMES` stored MD frames (``steps // interval + 1``:
 ``interval`` is asked for, never silently chosen), and, once the structure is known
 (:func:`check_cost`, called at the start of every task and meant for submission too), at most
 :data:`MAX_ATOM_STEPS` atom-steps (atoms x force calls) and :data:`MAX_FRAME_ATOMS` atoms in all
-stored frames. Over a limit is ``too_expensive`` naming it. Each force call also meets the
+stored frames (``check_params.check_input(atoms, params)`` runs it at submission for a hub
+that calls it). Over a limit is ``too_expensive`` naming it. Each force call also meets the
 model's own limits (:mod:`domains.physics.limits`).
 """
 
@@ -167,7 +168,17 @@ class ParamsChecker:
         return checked.model_dump()
 
     def json_schema(self) -> dict[str, Any]:
+        """The declared parameters (types, units, bounds) as JSON Schema."""
         return self.model.model_json_schema()
+
+    def check_input(self, atoms: Atoms, params: dict[str, Any]) -> None:
+        """The job's cost with its structure (:func:`check_cost`), for a submitter that has
+        parsed the input: ``too_expensive`` (422) before the job is queued."""
+        check_cost(atoms, self.model(**params), self.name)
+
+    @property
+    def name(self) -> str:
+        return next(k for k, v in PARAMS.items() if v is self.model)
 
 
 def check_cost(atoms: Atoms, params: TaskParams | dict[str, Any], task: str) -> None:

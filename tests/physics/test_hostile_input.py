@@ -423,3 +423,14 @@ def test_cost_estimate_reads_counts_without_expanding() -> None:
     assert estimate_atoms({"symbols": "Cu100000000"}) == MAX_ATOMS
     assert estimate_atoms({"extxyz": "1000000000\n\nCu 0 0 0"}) == MAX_ATOMS
     assert estimate_atoms({"symbols": "(("}) == estimate_atoms(None) == 1
+
+
+def test_b18_job_cost_can_be_checked_at_submission() -> None:
+    check = TASK["md"].check_params
+    big = bulk("Cu", cubic=True).repeat((10, 10, 10))
+    params = check({"steps": 10_000, "interval": 100})
+    with pytest.raises(InvalidRequest) as e:
+        check.check_input(big, params)
+    assert e.value.status == 422 and e.value.detail["limit"] == "max_atom_steps"
+    check.check_input(bulk("Cu", cubic=True), params)  # 4 atoms: fine
+    TASK["relax"].check_params.check_input(big, TASK["relax"].check_params({}))
