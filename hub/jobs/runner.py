@@ -82,7 +82,9 @@ class JobLimits:
       is re-queued (the heartbeat renews it every ``lease_s / 3``).
     - ``max_attempts`` (3): a job that lost this many workers is failed (``worker_lost``).
     - ``time_limit_s`` (7200): wall time of one job, seconds (0: none).
-    - ``memory_mb`` (8192): address-space limit of each worker process, MiB (0: none).
+    - ``memory_mb`` (half the machine's memory, at least 8192): address-space limit of each
+      worker process, MiB (0: none). Address space counts reservations too (TensorFlow
+      reserves about 1.6 GiB at import, each thread a stack), hence the generous default.
     - ``grace_s`` (5): how long a worker asked to stop, or past the time limit, may take to
       unwind before it exits anyway.
     """
@@ -100,9 +102,18 @@ class JobLimits:
             lease_s=_env_float("HUB_JOB_LEASE_S", d.lease_s),
             max_attempts=int(_env_float("HUB_JOB_MAX_ATTEMPTS", d.max_attempts)),
             time_limit_s=_env_float("HUB_JOB_TIME_LIMIT_S", d.time_limit_s),
-            memory_mb=int(_env_float("HUB_JOB_MEMORY_MB", d.memory_mb)),
+            memory_mb=int(_env_float("HUB_JOB_MEMORY_MB", _default_memory_mb())),
             grace_s=_env_float("HUB_JOB_GRACE_S", d.grace_s),
         )
+
+
+def _default_memory_mb() -> int:
+    """Half the machine's physical memory in MiB, at least 8192."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    return max(8192, total // 2)
 
 
 def submit_job(
