@@ -97,10 +97,13 @@ class Gate:
             self._models[name] = (now + self.ttl_s, found)
         return found
 
-    def check_model(self, caller: Caller, ref: str, *, manage: bool = False) -> str:
-        """The model name of ``ref`` when ``caller`` may see it (404 otherwise, the same as for
-        a model that does not exist); with ``manage``, 403 unless they own it or are admin."""
-        name = parse_ref(ref).name
+    def check_model(
+        self, caller: Caller, ref: str, *, manage: bool = False, is_name: bool = False
+    ) -> str:
+        """The model name of ``ref`` (``name``, ``name@alias``, ``name:3``; with ``is_name``,
+        a bare name) when ``caller`` may see it (404 otherwise, the same as for a model that
+        does not exist); with ``manage``, 403 unless they own it or are admin."""
+        name = ref if is_name else parse_ref(ref).name
         access = self.model_access(name, fresh=manage)
         if access is None or not can_see(caller, *access):
             raise NotFound(f"no model named {name[:200]!r}", code="model_not_found")

@@ -115,7 +115,12 @@ def require(  # noqa: ANN201 - a FastAPI dependency
         try:
             gate.authorize(caller, policy.scope)
             if policy.model is not None:
-                gate.check_model(caller, request.path_params[policy.model], manage=policy.manage)
+                gate.check_model(
+                    caller,
+                    request.path_params[policy.model],
+                    manage=policy.manage,
+                    is_name=policy.model == "name",  # else a reference (name@alias, name:3)
+                )
         except HubError as exc:
             if policy.page:
                 raise PageError(exc) from exc

@@ -77,3 +77,10 @@ def test_group_page_for_member_and_not_found_page_for_others(hub: Hub) -> None:
         assert r.headers["content-type"].startswith("text/html")
     finally:
         hub.client.cookies.clear()
+
+
+def test_a_name_no_reference_can_parse_is_a_404_page(hub: Hub) -> None:
+    r = hub.client.get("/models/auth.<b>nothing")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "<b>nothing" not in r.text and "no model named" in r.text
+    assert hub.client.get("/v1/models/Not%20A%20Name").status_code == 404
