@@ -69,6 +69,10 @@ HASHED = (
     "prev_sha256",
 )
 _LENGTHS = {c.name: c.type.length for c in AUDIT.columns if getattr(c.type, "length", None)}
+_L_USER, _L_KEY, _L_ACTION, _L_MODEL, _L_TARGET, _L_ERROR, _L_ADDRESS, _L_REQUEST = (
+    _LENGTHS[c]
+    for c in ("username", "key_id", "action", "model", "target", "error", "address", "request_id")
+)
 
 
 # -- hashing ------------------------------------------------------------------------------
@@ -103,9 +107,8 @@ def row_sha256(values: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(canon)).hexdigest()
 
 
-def _clip(name: str, value: str | None) -> str | None:
-    limit = _LENGTHS.get(name)
-    return value[:limit] if value is not None and limit else value
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value is not None and len(value) > limit else value
 
 
 # -- events -------------------------------------------------------------------------------
@@ -131,39 +134,54 @@ class AuditEvent:
     request_id: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def values(self, row_id: int, prev: str) -> dict[str, Any]:
-        """The row to insert as number ``row_id`` after the row whose sha256 is ``prev``."""
+    def row(self, row_id: int, prev: str, *, sqlite: bool = False) -> tuple[list[Any], str]:
+        """The row to insert as number ``row_id`` after the row whose sha256 is ``prev``: its
+        values in the order of :data:`HASHED` and its sha256 (:func:`row_sha256`). For SQLite
+        the time is given as SQLAlchemy stores a ``DateTime`` there: naive UTC text."""
         digest = self.inputs_sha256
         if digest is None and self.inputs is not None:
             digest = inputs_sha256(self.inputs)
-        out: dict[str, Any] = {
-            "id": row_id,
-            "at": self.at,
-            "username": _clip("username", self.user),
-            "key_id": _clip("key_id", self.key_id),
-            "action": _clip("action", self.action) or "unknown",
-            "model": _clip("model", self.model),
-            "version": self.version,
-            "target": _clip("target", self.target),
-            "n_inputs": int(self.n_inputs),
-            "inputs_sha256": digest,
-            "cost": int(self.cost),
-            "status": int(self.status),
-            "error": _clip("error", self.error),
-            "duration_us": int(self.duration_us),
-            "address": _clip("address", self.address),
-            "request_id": _clip("request_id", self.request_id),
-            "prev_sha256": prev,
-        }
-        out["sha256"] = row_sha256(out)
-        return out
+        at = self.at if self.at.tzinfo is UTC else self.at.astimezone(UTC)
+        values = [
+            row_id,
+            at,
+            _clip(self.user, _L_USER),
+            _clip(self.key_id, _L_KEY),
+            _clip(self.action, _L_ACTION) or "unknown",
+            _clip(self.model, _L_MODEL),
+            self.version,
+            _clip(self.target, _L_TARGET),
+            int(self.n_inputs),
+            digest,
+            int(self.cost),
+            int(self.status),
+            _clip(self.error, _L_ERROR),
+            int(self.duration_us),
+            _clip(self.address, _L_ADDRESS),
+            _clip(self.request_id, _L_REQUEST),
+            prev,
+        ]
+        canon = values.copy()
+        iso = canon[1] = at.isoformat(timespec="microseconds")
+        if sqlite:
+            values[1] = f"{iso[:10]} {iso[11:26]}"
+        return values, hashlib.sha256(orjson.dumps(canon)).hexdigest()
+
+
+def _insert_sql(conn: Any) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(quote(c) for c in (*HASHED, "sha256"))
+    return f"INSERT INTO audit_log ({names}) VALUES ({', '.join([mark] * (len(HASHED) + 1))})"
 
 
 def append(engine: Engine, events: list[AuditEvent]) -> int:
     """Append ``events`` to the chain in one transaction under the chain's lock; the id of
-    the last row written."""
+    the last row written. The rows go to the driver's ``executemany`` directly (SQLAlchemy's
+    per-row parameter processing would cost more than the rest of the write)."""
+    sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # released when the transaction ends
+        if not sqlite and conn.dialect.name == "postgresql":  # released with the transaction
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
         head = conn.execute(select(HEAD.c.last_id, HEAD.c.last_sha256).where(HEAD.c.id == 1))
         found = head.first()
@@ -171,11 +189,11 @@ def append(engine: Engine, events: list[AuditEvent]) -> int:
         rows = []
         for ev in events:
             last_id += 1
-            row = ev.values(last_id, prev)
-            prev = row["sha256"]
-            rows.append(row)
+            values, prev = ev.row(last_id, prev, sqlite=sqlite)
+            values.append(prev)
+            rows.append(tuple(values))
         if rows:
-            conn.execute(insert(AUDIT), rows)
+            conn.exec_driver_sql(_insert_sql(conn), rows)
             if found:
                 conn.execute(
                     update(HEAD).where(HEAD.c.id == 1).values(last_id=last_id, last_sha256=prev)

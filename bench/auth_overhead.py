@@ -1,0 +1,271 @@
+"""Added median latency of authentication + audit (+ the quota check) on a single-SMILES
+prediction, measured in one run against the same app with and without them.
+
+One process, one runtime, one FastAPI app, called in process through ASGI (no network, so the
+difference is not lost in socket noise). It reports wall time and the process's CPU time per
+request (all threads: the audit writer's batched writes included). The modes take turns
+request by request, so load from other processes hits them alike:
+
+- **bare**: ``POST /bench/{ref}/predict``, added to the app for this bench: the predict
+  route's body as it was before identities and the audit (no dependency, no ``track()``),
+  with the audit middleware passing the request through (``app.state.audit_bypass``);
+- **auth only**: the key checked, the audit middleware passed through (so no quota either);
+- **auth + audit**: ``Authorization: Bearer <key>`` verified by the gate (cached after the
+  first request, as in a running server), the route's ``track()`` (model resolved, inputs
+  counted, quota counted in process: the bench's user has no limit, so thousands of
+  requests a minute pass), the audit row queued for the batched writer, which writes while
+  the requests run.
+
+The model is ``chemistry.solubility`` of ``--home`` (default ``$HUB_HOME``) when it is built
+there, else a quick build into a temporary folder (about a minute).
+
+    .venv/bin/python bench/auth_overhead.py [--n 3000] [--home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODEL = "chemistry.solubility"
+BODY = b'{"inputs": ["CCO"]}'
+
+
+def hub_home(home: Path | None) -> Path:
+    """A home where ``MODEL`` is built (building it quick into a temporary one if needed)."""
+    from hub.artifacts import ArtifactStore
+    from hub.build import build_all
+    from hub.catalog import CatalogStore
+    from hub.config import load_settings
+    from hub.errors import HubError
+    from hub.plugins import load_plugins
+
+    if home is not None:
+        store = CatalogStore(load_settings(home).database_url)
+        try:
+            store.resolve(MODEL)
+            return home
+        except HubError:
+            pass
+        finally:
+            store.close()
+    tmp = Path(tempfile.mkdtemp(prefix="auth-overhead-"))
+    print(f"building {MODEL} (quick) in {tmp} ...", flush=True)
+    settings = load_settings(tmp)
+    store = CatalogStore(settings.database_url)
+    build_all(
+        load_plugins().recipes(), store, ArtifactStore(settings.artifacts_dir), only=[MODEL],
+        quick=True,
+    )  # fmt: skip
+    store.close()
+    return tmp
+
+
+def add_bare_route(app: Any, runtime: Any) -> None:
+    """``POST /bench/{ref}/predict``: the predict route as it was before identities and the
+    audit (the same body, no dependency, no ``track()``), first in the app's routes."""
+    from fastapi import Request
+    from fastapi.responses import Response
+
+    from hub.service.routes_models import _json
+    from hub.service.schemas import PredictRequest
+
+    async def bare_predict(ref: str, body: PredictRequest, request: Request) -> Response:
+        return _json(
+            await runtime.predict_async(
+                ref, body.inputs, body.params, disconnected=request.is_disconnected
+            )
+        )
+
+    # real types, not the strings of ``from __future__ import annotations``: FastAPI reads them
+    bare_predict.__annotations__ = {
+        "ref": str,
+        "body": PredictRequest,
+        "request": Request,
+        "return": Response,
+    }
+    app.router.add_api_route("/bench/{ref}/predict", bare_predict, methods=["POST"])
+    app.router.routes.insert(0, app.router.routes.pop())
+
+
+class Driver:
+    """Calls an ASGI app in process: one POST, the status back."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def post(self, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"127.0.0.1"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent = False
+        status = 0
+
+        async def receive() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app(scope, receive, send)
+        return status
+
+
+async def measure(
+    n: int, block: int, home: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    from hub.auth import keys, users
+    from hub.auth.quotas import set_user_quota
+    from hub.config import load_settings
+    from hub.runtime import Runtime
+    from hub.service.app import create_app
+    from hub.service.deps import gate_of
+    from hub.service.routes_audit import audit_of
+
+    settings = load_settings(home)
+    runtime = Runtime(settings)
+    try:
+        users.create_user(runtime.store, "bench")
+    except Exception:  # noqa: BLE001 - made by an earlier run
+        pass
+    _, token = keys.create_key(runtime.store, "bench", "read,predict")
+    # counted and checked like any key, but never refused: thousands of requests a minute
+    set_user_quota(runtime.store, "bench", requests_per_minute=0, items_per_day=0)
+    app = create_app(runtime, warm=False)
+    runtime.predictor(runtime.resolve(MODEL))  # warm
+    add_bare_route(app, runtime)
+    driver = Driver(app)
+    path = f"/v1/models/{MODEL}/predict"
+    bare_path = f"/bench/{MODEL}/predict"
+    keyed = [(b"authorization", f"Bearer {token}".encode())]
+    times: dict[str, list[float]] = {"bare": [], "auth only": [], "auth + audit": []}
+    cpu: dict[str, list[float]] = {mode: [] for mode in times}
+
+    async def run(mode: str, count: int) -> None:
+        bare = mode == "bare"
+        app.state.audit_bypass = mode != "auth + audit"
+        for _ in range(count):
+            t, c = time.perf_counter(), time.process_time()
+            status = await driver.post(bare_path if bare else path, BODY, [] if bare else keyed)
+            times[mode].append(time.perf_counter() - t)
+            cpu[mode].append(time.process_time() - c)
+            assert status == 200, status
+
+    async with app.router.lifespan_context(app):
+        for mode in times:  # warm both paths (first key check, first thread, JIT caches)
+            await run(mode, 50)
+        for mode in times:
+            times[mode].clear()
+            cpu[mode].clear()
+        modes = list(times)
+        for i in range(0, n, block):  # rotate the order: drift hits every mode alike
+            k = (i // block) % len(modes)
+            for mode in modes[k:] + modes[:k]:
+                await run(mode, min(block, n - i))
+        app.state.audit_bypass = False
+        layer = await layer_cost(app, gate_of(app).caller(token, address="127.0.0.1"))
+        audit = audit_of(runtime)
+    audit.flush()
+    print(f"audit rows written by this run: {audit.written}")
+    print(
+        f"the audit + quota layer alone (AuditMiddleware and track() around an empty ASGI "
+        f"app, CPU-bound, median of blocks of 1000): {layer * 1e6:.1f} us per request"
+    )
+    return times, cpu
+
+
+async def layer_cost(app: Any, caller: Any, blocks: int = 20, size: int = 1000) -> float:
+    """Seconds per request added by :class:`AuditMiddleware` + :func:`track` (resolve, cost,
+    quota, the audit row queued) around an ASGI app that does nothing."""
+    from hub.service.routes_audit import AuditMiddleware, track
+
+    start = {"type": "http.response.start", "status": 200, "headers": []}
+    body = {"type": "http.response.body", "body": b"{}"}
+
+    async def plain(scope: dict, receive: Any, send: Any) -> None:
+        await send(start)
+        await send(body)
+
+    async def tracked(scope: dict, receive: Any, send: Any) -> None:
+        track("predict", ref=MODEL, inputs=["CCO"])
+        await send(start)
+        await send(body)
+
+    async def send(message: dict) -> None:
+        return None
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    def scope() -> dict:
+        return {"type": "http", "method": "POST", "path": "/x", "app": app, "headers": [],
+                "client": ("127.0.0.1", 1), "state": {"caller": caller}}  # fmt: skip
+
+    audited = AuditMiddleware(tracked)
+    per: dict[str, list[float]] = {"plain": [], "audited": []}
+    for _ in range(blocks):
+        for name, asgi in (("plain", plain), ("audited", audited)):
+            t = time.perf_counter()
+            for _ in range(size):
+                await asgi(scope(), receive, send)
+            per[name].append((time.perf_counter() - t) / size)
+    return statistics.median(per["audited"]) - statistics.median(per["plain"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=3000, help="requests per mode")
+    parser.add_argument("--block", type=int, default=1, help="requests per mode in turn")
+    parser.add_argument("--home", type=Path, default=os.environ.get("HUB_HOME"))
+    args = parser.parse_args()
+    home = hub_home(Path(args.home) if args.home else None)
+    times, cpu = asyncio.run(measure(args.n, args.block, home))
+    for what, samples in (("wall time", times), ("CPU time of the process", cpu)):
+        medians = {mode: statistics.median(t) * 1e3 for mode, t in samples.items()}
+        print(f"-- {what} per single-SMILES prediction ({args.n} per mode)")
+        for mode, t in samples.items():
+            q = statistics.quantiles(t, n=10)
+            print(f"{mode:>13}: median {medians[mode]:.3f} ms, p90 {q[-1] * 1e3:.3f} ms")
+        auth = medians["auth only"] - medians["bare"]
+        added = medians["auth + audit"] - medians["bare"]
+        print(f"added median {what}: authentication {auth * 1e3:.0f} us, "
+              f"authentication + audit {added * 1e3:.0f} us (target: at most 200 us)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
