@@ -1,9 +1,9 @@
 """The model card as Markdown, to paste into a paper's supplementary information.
 
 Catalog text is escaped: ``<``, ``>`` and ``&`` become entities (a renderer that allows HTML
-shows them as text), and Markdown's punctuation (``[ ] ( ) ! * _ ` # |`` and the backslash) is
-backslashed, so no catalog text (an alias, a description) can add a link, an image or
-emphasis; text inside code spans loses its backticks instead.
+shows them as text), and square brackets and backslashes are backslashed, so no catalog text
+(an alias, a description) can add a link or an image (``|`` too, inside table cells); text
+inside code spans loses its backticks instead.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from hub.service.cards import format_metric, metric_tables
 from hub.service.schemas import ModelCard, VersionPublic
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]()!#|~])")
+_MARKDOWN = re.compile(r"([\\\[\]])")  # link and image syntax, and its escape
 
 
 def _html(value: object) -> str:
@@ -22,7 +22,7 @@ def _html(value: object) -> str:
 
 
 def _text(value: object) -> str:
-    """Catalog text for prose: HTML entities, Markdown punctuation backslashed."""
+    """Catalog text for prose: HTML entities; brackets (links, images) backslashed."""
     return _MARKDOWN.sub(r"\\\1", _html(value))
 
 
@@ -32,7 +32,7 @@ def _code(value: object) -> str:
 
 
 def _cell(value: object) -> str:
-    return _text(value).replace("\n", " ")
+    return _text(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:

@@ -335,7 +335,7 @@ def test_b23_markdown_in_card_is_escaped(hub: Hub) -> None:
     assert r.status_code == 200
     md = r.text
     assert "](" not in md.split("## How to call it")[0].replace("\\](", "")
-    assert "\\!\\[t\\]\\(javascript:alert\\(1\\)\\)" in md
+    assert "!\\[t\\](javascript:alert(1))" in md and "\\[click\\](http" in md
     assert "<b>" not in md and "&lt;b&gt;" in md
     from hub.service.cards import model_card
 
