@@ -14,7 +14,7 @@ from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
 from hub.service import routes_auth, routes_health, routes_inputs, routes_jobs, routes_models, web
-from hub.service.deps import PageError, gate_of
+from hub.service.deps import PageError, document_security, gate_of
 from hub.service.errors import BodyLimit, RequestContext, install_error_handlers
 from hub.service.routes_audit import install as install_audit
 from hub.service.schemas import ErrorResponse
@@ -59,6 +59,7 @@ def create_app(
     app.include_router(routes_auth.router)
     install_audit(app)  # /v1/audit, the audit trail and the quotas of every request
     app.add_exception_handler(PageError, web.page_error)
+    document_security(app)  # the API key in the OpenAPI
     app.mount("/static", web.static_files(), name="static")
     config = runtime.settings if runtime else settings or load_settings()
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

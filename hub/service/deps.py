@@ -148,3 +148,68 @@ Predictor = Annotated[Caller, Depends(require("predict", model="ref"))]
 ModelManager = Annotated[Caller, Depends(require("publish", model="name", manage=True))]
 JobsUser = Annotated[Caller, Depends(require("jobs"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
+
+
+def document_security(app: FastAPI) -> None:
+    """Put the API key in the app's OpenAPI (the docs' *Authorize* button, schemathesis's
+    ``-H 'Authorization: Bearer ...'``): each operation says what its policy needs, optional
+    where the default anonymous access (``read``, ``predict``) may pass, required elsewhere."""
+    from hub.auth.policy import ANONYMOUS_LEVELS, DEFAULT_ANONYMOUS
+
+    anonymous = ANONYMOUS_LEVELS[DEFAULT_ANONYMOUS]
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "an API key from `hub keys create` (hub_<id>_<secret>)",
+            }
+        }
+        needs = _route_scopes(app)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                key = (method.upper(), path)
+                if key not in needs:
+                    continue
+                scope = needs[key]
+                if scope is None:
+                    operation["security"] = [{}, {"apiKey": []}]
+                elif scope in anonymous:
+                    operation["security"] = [{}, {"apiKey": []}]
+                else:
+                    operation["security"] = [{"apiKey": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
+    """(method, path) -> the scope its :func:`require` policy names."""
+    out: dict[tuple[str, str], str | None] = {}
+
+    def walk(dependant: object) -> Policy | None:
+        for dep in getattr(dependant, "dependencies", ()):
+            found = policy_of(dep.call) or walk(dep)
+            if found is not None:
+                return found
+        return None
+
+    def add(path: str, methods: object, dependant: object) -> None:
+        policy = walk(dependant)
+        if policy is not None:
+            for method in methods or ():
+                out[(method, path)] = policy.scope
+
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # FastAPI's included routers
+            for ctx in route.effective_route_contexts():
+                add(ctx.path, ctx.methods, ctx.dependant)
+        elif hasattr(route, "dependant"):
+            add(route.path, route.methods, route.dependant)
+    return out

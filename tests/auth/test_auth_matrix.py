@@ -186,3 +186,15 @@ def test_authorization_matrix(hub: Hub, anonymous_level, level: str) -> None:  #
                     wrong.append(f"{cell}: {got}, want {want}")
     assert wrong == [], "\n".join(wrong)
     assert cells >= (200 if level == "predict" else 20)
+
+
+def test_openapi_documents_the_key_per_route(hub: Hub) -> None:
+    schema = hub.client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    paths = schema["paths"]
+    optional, required = [{}, {"apiKey": []}], [{"apiKey": []}]
+    assert paths["/v1/models"]["get"]["security"] == optional
+    assert paths["/v1/models/{ref}/predict"]["post"]["security"] == optional
+    assert paths["/v1/jobs"]["post"]["security"] == required
+    assert paths["/v1/models/{name}/aliases/{alias}"]["put"]["security"] == required
+    assert paths["/v1/models/{name}/visibility"]["put"]["security"] == required
