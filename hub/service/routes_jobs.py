@@ -22,7 +22,9 @@ ERRORS = {
     403: {"model": ErrorResponse},
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},  # a job over the whole daily quota
     422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},  # over a rate limit or quota (hub.auth.quotas)
 }
 
 

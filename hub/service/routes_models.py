@@ -46,6 +46,7 @@ ERRORS = {
     404: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},  # over a rate limit or quota (hub.auth.quotas)
 }
 
 
