@@ -92,8 +92,8 @@ def test_job_status_shape_and_result_persists(client: HubClient, runtime) -> Non
 
 
 def test_cancel_running_job(client: HubClient) -> None:
-    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (3, 3, 3)
-    handle = client.submit("physics.emt", "md", cu, steps=200_000, interval=10)
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)  # within the job and quota limits
+    handle = client.submit("physics.emt", "md", cu, steps=100_000, interval=101)
     wait_state(client, handle.id, ("running",))
     handle.cancel()
     st = wait_state(client, handle.id, ("cancelled",), timeout_s=30)
@@ -106,8 +106,8 @@ def test_cancel_running_job(client: HubClient) -> None:
 
 
 def test_killed_worker_requeues_its_job_and_is_replaced(client: HubClient, job_workers) -> None:  # noqa: ANN001
-    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (3, 3, 3)
-    handle = client.submit("physics.emt", "md", cu, steps=100_000, interval=100)
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)  # within the job and quota limits
+    handle = client.submit("physics.emt", "md", cu, steps=100_000, interval=101)
     st = wait_state(client, handle.id, ("running",))
     (pid,) = [p.pid for p in job_workers.procs.values()]  # the one worker runs it
     os.kill(pid, signal.SIGKILL)
