@@ -160,6 +160,20 @@ def test_b1_huge_integers_are_422(hub: Hub) -> None:
     assert r.status_code == 422 and _error(r)["code"] == "invalid_reference"
 
 
+def test_b1_huge_integers_in_job_bodies_are_422(tmp_path: Path) -> None:
+    h = make_hub(tmp_path, items_per_day=0, anonymous_items_per_day=0)  # no quota in the way
+    with h.client as c:
+        for params in ({"steps": HUGE * 2}, {"fmax": HUGE}, {"steps": HUGE - 1}, {"x": 2**70}):
+            body = {"model": "svc.emt", "task": "relax", "input": CU2, "params": params}
+            r = c.post("/v1/jobs", json=body, headers=h.admin)
+            assert r.status_code == 422 and _error(r)["code"] == "invalid_request", r.text
+        atoms = {"numbers": [HUGE * 2, 29], "positions": [[0, 0, 0], [0, 0, 2.5]]}
+        body = {"model": "svc.emt", "task": "relax", "input": atoms, "params": {}}
+        r = c.post("/v1/jobs", json=body, headers=h.admin)
+        assert r.status_code == 422, r.text
+    h.store.close()
+
+
 # -- B15: deadlines, disconnects and batch cost ----------------------------------------------
 def test_b15_deadline_stops_a_batch(hub: Hub) -> None:
     """Twenty items of 0.2 s under a 1 s deadline: about five run, the others are typed."""
