@@ -7,7 +7,8 @@ request (all threads: the audit writer's batched writes included). The modes tak
 request by request, so load from other processes hits them alike:
 
 - **bare**: ``POST /bench/{ref}/predict``, added to the app for this bench: the predict
-  route's body as it was before identities and the audit (no dependency, no ``track()``),
+  route as it was before identities and the audit (its body and ``RuntimeDep``; no identity
+  dependency, no ``track()``),
   with the audit middleware passing the request through (``app.state.audit_bypass``);
 - **auth only**: the key checked, the audit middleware passed through (so no quota either);
 - **auth + audit**: ``Authorization: Bearer <key>`` verified by the gate (cached after the
@@ -72,16 +73,20 @@ def hub_home(home: Path | None) -> Path:
     return tmp
 
 
-def add_bare_route(app: Any, runtime: Any) -> None:
+def add_bare_route(app: Any) -> None:
     """``POST /bench/{ref}/predict``: the predict route as it was before identities and the
-    audit (the same body, no dependency, no ``track()``), first in the app's routes."""
+    audit (the same body and runtime dependency; no identity, no ``track()``), first in the
+    app's routes."""
     from fastapi import Request
     from fastapi.responses import Response
 
+    from hub.service.deps import RuntimeDep
     from hub.service.routes_models import _json
     from hub.service.schemas import PredictRequest
 
-    async def bare_predict(ref: str, body: PredictRequest, request: Request) -> Response:
+    async def bare_predict(
+        ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep
+    ) -> Response:
         return _json(
             await runtime.predict_async(
                 ref, body.inputs, body.params, disconnected=request.is_disconnected
@@ -93,6 +98,7 @@ def add_bare_route(app: Any, runtime: Any) -> None:
         "ref": str,
         "body": PredictRequest,
         "request": Request,
+        "runtime": RuntimeDep,
         "return": Response,
     }
     app.router.add_api_route("/bench/{ref}/predict", bare_predict, methods=["POST"])
@@ -168,7 +174,7 @@ async def measure(
     set_user_quota(runtime.store, "bench", requests_per_minute=0, items_per_day=0)
     app = create_app(runtime, warm=False)
     runtime.predictor(runtime.resolve(MODEL))  # warm
-    add_bare_route(app, runtime)
+    add_bare_route(app)
     driver = Driver(app)
     path = f"/v1/models/{MODEL}/predict"
     bare_path = f"/bench/{MODEL}/predict"
