@@ -14,8 +14,10 @@ import orjson
 import pytest
 
 from hub.artifacts import ArtifactStore
+from hub.catalog import CatalogStore
 from hub.catalog.jobs import JobStore
 from hub.entities import Job
+from tests.conftest import settings_for
 from tests.jobs.conftest import Server, alive, cu_cube, descendants_of, wait_until
 
 LONG_MD = {"steps": 50_000, "interval": 100}  # minutes of EMT MD on 32 atoms
@@ -48,13 +50,16 @@ def finished(jobs: JobStore, job_id: str, timeout_s: float = 25) -> Job:
     return wait_until(lambda: (j := jobs.get(job_id)).done and j, timeout_s, "the job to end")
 
 
+def jobs_at(home: Path) -> JobStore:
+    return JobStore(CatalogStore(settings_for(home).database_url))
+
+
 def test_b19_kill_9_leaves_no_orphan_and_the_job_runs_again(emt_home: Path, servers) -> None:  # noqa: ANN001
+    jobs = jobs_at(emt_home)
+    job_id = submit(jobs, {"steps": 600, "interval": 20}, cells=2)  # a few seconds
     a = Server(emt_home)
     servers.append(a)
-    a.wait_ready()
-    jobs = a.jobs()
-    job_id = submit(jobs, {"steps": 600, "interval": 20}, cells=2)  # a few seconds
-    running(jobs, job_id)
+    running(jobs, job_id)  # its worker took it (the HTTP side need not be up for this)
     tree = descendants_of(a.pid)  # the job worker and multiprocessing's resource tracker
     a.known |= set(tree)
     assert len(tree) >= 2, tree
@@ -65,8 +70,7 @@ def test_b19_kill_9_leaves_no_orphan_and_the_job_runs_again(emt_home: Path, serv
     assert before.state in ("queued", "running"), before
     b = Server(emt_home)
     servers.append(b)
-    b.wait_ready()
-    job = finished(jobs, job_id)
+    job = finished(jobs, job_id, timeout_s=40)
     assert job.state == "succeeded" and job.worker.endswith(f"-{b.pid}-1"), job
     result = orjson.loads(ArtifactStore(emt_home / "artifacts").read(job.result_sha256))
     assert result["frames"] == 31 and len(result["energies"]["total"]) == 31  # 0, 20, ..., 600
@@ -78,12 +82,12 @@ def test_b20_signal_stops_serve_cleanly_and_gives_the_job_back(
     servers,  # noqa: ANN001
     sig: int,
 ) -> None:
+    jobs = jobs_at(emt_home)
+    job_id = submit(jobs, LONG_MD, cells=2)
     a = Server(emt_home)
     servers.append(a)
-    a.wait_ready()
-    jobs = a.jobs()
-    job_id = submit(jobs, LONG_MD, cells=2)
     running(jobs, job_id)
+    a.wait_ready()  # uvicorn handles the signal: the path that orphaned workers (B20)
     tree = descendants_of(a.pid)
     a.known |= set(tree)
     assert len(tree) >= 2, tree
@@ -100,11 +104,10 @@ def test_b20_signal_stops_serve_cleanly_and_gives_the_job_back(
 
 
 def test_b21_second_server_leaves_the_first_ones_job_alone(emt_home: Path, servers) -> None:  # noqa: ANN001
+    jobs = jobs_at(emt_home)
+    job_id = submit(jobs, LONG_MD, cells=2)
     a = Server(emt_home, lease_s=2)
     servers.append(a)
-    a.wait_ready()
-    jobs = a.jobs()
-    job_id = submit(jobs, LONG_MD, cells=2)
     first = running(jobs, job_id)
     b = Server(emt_home, lease_s=2)
     servers.append(b)
