@@ -44,10 +44,8 @@ def audit_list(
     user: Annotated[str | None, typer.Option(help="only this user's rows")] = None,
     action: Annotated[str | None, typer.Option(help="predict, explain, job.create...")] = None,
     model: Annotated[str | None, typer.Option(help="only this model's rows")] = None,
-    since: Annotated[
-        datetime | None, typer.Option(help="from this time (UTC unless an offset is given)")
-    ] = None,
-    until: Annotated[datetime | None, typer.Option(help="before this time")] = None,
+    since: Annotated[datetime | None, typer.Option(help="from this time (UTC)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="before this time (UTC)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
