@@ -158,6 +158,18 @@ def public_base_url(request: Any) -> str:
     return getattr(settings, "public_url", None) or str(request.base_url)
 
 
+def pending_build(store: CatalogStore, name: str) -> dict[str, Any] | None:
+    """The queued or running build of ``name`` that `hub serve --build` recorded, if any."""
+    from hub.catalog.jobs import JobStore
+
+    job = JobStore(store).build_of(name)
+    if job is None:
+        return None
+    fraction = round(job.step / job.total, 3) if job.total else 0.0
+    minutes = job.params.get("minutes")
+    return {"state": job.state, "minutes": minutes, "fraction": fraction, "message": job.message}
+
+
 def model_card(
     store: CatalogStore,
     name: str,
@@ -180,6 +192,7 @@ def model_card(
     return ModelCard(
         **ModelPublic.of(model).model_dump(),
         latest_version=versions[-1].version if versions else None,
+        build=None if versions else pending_build(store, name),
         versions=[VersionPublic.of(v) for v in reversed(versions)],
         aliases=[AliasPublic.of(a) for a in aliases],
         headline=MetricPublic(**headline.__dict__) if headline else None,

@@ -187,6 +187,11 @@ class ModelCard(ModelPublic):
     )
     input: InputTypePublic | None = None
     usage: UsagePublic | None = None
+    build: dict[str, Any] | None = Field(
+        None,
+        description="a model without a version yet: its pending build (state queued or "
+        "running, expected minutes, fraction done, message)",
+    )
 
 
 class DepictRequest(BaseModel):

@@ -64,3 +64,24 @@ def test_build_record_follows_the_build(tmp_path: Path) -> None:
     # a second `hub serve --build` announces nothing already built
     again = announce_builds([emt, later], store)
     assert [j.model for j in again] == ["chemistry.solubility"]
+
+
+def test_first_run_card_says_queued_with_expected_time(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from hub.runtime import Runtime
+    from hub.service.app import create_app
+
+    settings = settings_for(tmp_path)
+    store = CatalogStore(settings.database_url)
+    recipes = load_plugins().recipes()
+    announce_builds(recipes, store, only=["chemistry.solubility"])
+    minutes = next(r.minutes for r in recipes if r.name == "chemistry.solubility")
+    with TestClient(create_app(Runtime(settings), warm=False)) as http:
+        r = http.post("/v1/models/chemistry.solubility/predict", json={"inputs": ["CCO"]})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "version_not_found"
+        assert "being built" in r.json()["error"]["message"]
+        card = http.get("/v1/models/chemistry.solubility").json()
+        assert card["build"]["state"] == "queued" and card["build"]["minutes"] == minutes
+        page = http.get("/models/chemistry.solubility").text
+        assert "queued for building" in page and f"about {minutes} min" in page
