@@ -130,9 +130,15 @@ class JobStore:
                         return self._row(s, job_id).to_entity()
         return None
 
-    @staticmethod
-    def _take(s: Any, job_id: str, worker: str) -> bool:
-        now = utcnow()
+    def _lease_clock(self) -> Any:
+        """The time leases are stamped and compared with: the database server's clock on
+        PostgreSQL (hosts sharing a catalog may disagree about the time), else this host's."""
+        if self.catalog.engine.dialect.name == "postgresql":
+            return func.now()
+        return utcnow()
+
+    def _take(self, s: Any, job_id: str, worker: str) -> bool:
+        now = self._lease_clock()
         return bool(
             s.execute(
                 update(JobRow)
@@ -157,7 +163,7 @@ class JobStore:
                 s.execute(
                     update(JobRow)
                     .where(JobRow.id == job_id, JobRow.state == "running", JobRow.worker == worker)
-                    .values(updated_at=utcnow())
+                    .values(updated_at=self._lease_clock())
                 ).rowcount
             )
 
@@ -171,7 +177,9 @@ class JobStore:
             stmt = stmt.where(JobRow.worker == worker)
         with self.catalog.session() as s:
             s.execute(
-                stmt.values(step=step, total=total, message=message[:500], updated_at=utcnow())
+                stmt.values(
+                    step=step, total=total, message=message[:500], updated_at=self._lease_clock()
+                )
             )
             return bool(s.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
@@ -307,7 +315,7 @@ class JobStore:
         if holders:
             cond.append(JobRow.worker.in_(holders))
         if lease_s is not None:
-            cond.append(JobRow.updated_at < utcnow() - timedelta(seconds=lease_s))
+            cond.append(JobRow.updated_at < self._lease_clock() - timedelta(seconds=lease_s))
         if not cond:
             raise ValueError("give worker(s) or lease_s")
 
