@@ -131,10 +131,13 @@ def job_workers(built_home: Path):  # noqa: ANN201
 
 @pytest.fixture(scope="session")
 def api_key(runtime) -> str:  # noqa: ANN001
-    """A key of user ``tester`` with every scope but admin (jobs and aliases need a key)."""
+    """A key of user ``tester`` with every scope but admin (jobs and aliases need a key), and
+    no quota (the tests' long MD jobs count more atom-steps than a day's default)."""
     from hub.auth import keys, users
+    from hub.auth.quotas import set_user_quota
 
     users.ensure_user(runtime.store, "tester")
+    set_user_quota(runtime.store, "tester", requests_per_minute=0, items_per_day=0)
     return keys.create_key(runtime.store, "tester", "read,predict,jobs,publish")[1]
 
 
