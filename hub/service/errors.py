@@ -4,7 +4,7 @@ enforces the body-size limit before a request body is read into memory.
 Every response carries ``X-Request-ID`` (the client's own, when it sends a sane one) and
 ``X-Content-Type-Options: nosniff`` (:class:`RequestContext`); the request id is in every
 log line about the request (:data:`hub.runtime.items.REQUEST_ID`). A body that is not JSON is
-a 422 ``invalid_json`` (the shape of every 422), a wrong method a 405 with ``Allow``."""
+a 422 ``invalid_request`` like any other malformed request, a wrong method a 405 with ``Allow``."""
 
 from __future__ import annotations
 
@@ -52,14 +52,13 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
-        code = "invalid_json" if first.get("type") == "json_invalid" else "invalid_request"
-        return error_response(422, code, f"{where}: {first['msg']}", errors=errors)
+        return error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # a body FastAPI could not decode: the documented 422 shape, not a bare 400
-            return error_response(422, "invalid_json", "the request body is not valid JSON")
+            return error_response(422, "invalid_request", "the request body is not valid JSON")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, "http_error")
         resp = error_response(exc.status_code, code, str(exc.detail))

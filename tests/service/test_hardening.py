@@ -393,7 +393,8 @@ def test_b26_malformed_json_is_a_documented_422(hub: Hub) -> None:
     r = hub.client.post(
         "/v1/models/svc.emt/predict", content=b"{x", headers={"content-type": "application/json"}
     )
-    assert r.status_code == 422 and _error(r)["code"] == "invalid_json"
+    assert r.status_code == 422 and _error(r)["code"] == "invalid_request"
+    assert "JSON" in _error(r)["message"]
     spec = hub.client.get("/openapi.json").json()
     assert "422" in spec["paths"]["/v1/models/{ref}/predict"]["post"]["responses"]
 
