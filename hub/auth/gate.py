@@ -111,6 +111,21 @@ class Gate:
             raise Forbidden("only the model's owner or an admin may change it", code="not_owner")
         return name
 
+    def is_cached(self, token: str | None, model: str | None = None) -> bool:
+        """Whether :meth:`caller` for ``token`` and :meth:`model_access` for ``model`` would
+        be answered from the caches, with no query (the service then authorizes on the event
+        loop instead of paying a thread hop)."""
+        now = time.monotonic()
+        if token:
+            hit = self._keys.get(hash_token(token))
+            if hit is None or hit[0] <= now:
+                return False
+        if model is not None:
+            hit_model = self._models.get(model)
+            if hit_model is None or hit_model[0] <= now:
+                return False
+        return True
+
     def forget(self) -> None:
         """Drop the caches (after a key, user, group or visibility change in this process)."""
         with self._lock:
