@@ -106,13 +106,16 @@ class Task:
     ``run(predictor, obj, params, progress)`` returns a JSON-able result; it calls
     ``progress(step, total, message)`` now and then (which raises when the job is cancelled).
     ``check_params(params)`` returns the validated parameters with defaults filled in, or
-    raises :class:`~hub.errors.InvalidRequest` before the job is queued."""
+    raises :class:`~hub.errors.InvalidRequest` before the job is queued;
+    ``check_input(obj, params)``, when given, checks what depends on the parsed input too (a
+    job's atoms x steps) and raises a :class:`~hub.errors.HubError` before it is queued."""
 
     name: str
     input_type: str
     description: str
     run: Callable[..., dict[str, Any]]
     check_params: Callable[[dict[str, Any]], dict[str, Any]] = dict
+    check_input: Callable[[Any, dict[str, Any]], None] | None = None
 
 
 class Predictor(Protocol):

@@ -341,26 +341,15 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
 
 PARAMS: dict[str, type[TaskParams]] = {"relax": RelaxParams, "eos": EosParams, "md": MdParams}
 
+
+def _task(name: str, description: str, run: Callable[..., dict[str, Any]]) -> Task:
+    """A task on ``atoms`` whose parameters and cost are checked at submission."""
+    checker = ParamsChecker(PARAMS[name])
+    return Task(name, "atoms", description, run, checker, check_input=checker.check_input)
+
+
 TASKS = (
-    Task(
-        "relax",
-        "atoms",
-        "Local relaxation with ASE's BFGS or FIRE",
-        relax,
-        ParamsChecker(RelaxParams),
-    ),
-    Task(
-        "eos",
-        "atoms",
-        "Equation of state: scan of volumes, fitted (ASE)",
-        eos,
-        ParamsChecker(EosParams),
-    ),
-    Task(
-        "md",
-        "atoms",
-        "Molecular dynamics: velocity Verlet (NVE) or Langevin (NVT)",
-        md,
-        ParamsChecker(MdParams),
-    ),
+    _task("relax", "Local relaxation with ASE's BFGS or FIRE", relax),
+    _task("eos", "Equation of state: scan of volumes, fitted (ASE)", eos),
+    _task("md", "Molecular dynamics: velocity Verlet (NVE) or Langevin (NVT)", md),
 )

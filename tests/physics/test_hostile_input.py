@@ -434,3 +434,20 @@ def test_b18_job_cost_can_be_checked_at_submission() -> None:
     assert e.value.status == 422 and e.value.detail["limit"] == "max_atom_steps"
     check.check_input(bulk("Cu", cubic=True), params)  # 4 atoms: fine
     TASK["relax"].check_params.check_input(big, TASK["relax"].check_params({}))
+
+
+def test_b18_too_expensive_job_is_refused_by_submit_job(phys_runtime) -> None:  # noqa: ANN001
+    from hub.jobs.runner import submit_job
+
+    big = atoms_to_json(bulk("Cu", cubic=True).repeat((10, 10, 10)))  # 4,000 atoms
+    queued = len(phys_runtime.jobs.list())
+    with pytest.raises(InvalidRequest) as e:
+        submit_job(
+            phys_runtime,
+            model="physics.emt",
+            task="md",
+            input=big,
+            params={"steps": 10_000, "interval": 100},
+        )
+    assert e.value.code == "too_expensive" and e.value.detail["limit"] == "max_atom_steps"
+    assert len(phys_runtime.jobs.list()) == queued  # nothing was queued
