@@ -240,6 +240,12 @@ class Runtime:
             )
         return cost
 
+    def _prepare(self, ref: str, inputs: Sequence[Any]) -> tuple[Version, Predictor]:
+        version = self.resolve(ref)
+        predictor = self.predictor(version)
+        self.check_cost(version, predictor, inputs)
+        return version, predictor
+
     def _run(
         self,
         version: Version,
@@ -266,9 +272,7 @@ class Runtime:
         """Predict ``inputs`` (a list of raw JSON inputs) with the model ``ref`` points at,
         within ``budget`` (default: the deadline of the model's kind)."""
         self._check_batch(inputs)
-        version = self.resolve(ref)
-        predictor = self.predictor(version)
-        self.check_cost(version, predictor, inputs)
+        version, predictor = self._prepare(ref, inputs)
         return self._run(version, predictor, inputs, params, budget or self.budget(version.kind))
 
     async def predict_async(
@@ -285,9 +289,8 @@ class Runtime:
         import anyio.to_thread
 
         self._check_batch(inputs)
-        version = await anyio.to_thread.run_sync(self.resolve, ref)
-        predictor = await anyio.to_thread.run_sync(self.predictor, version)
-        self.check_cost(version, predictor, inputs)
+        # resolving, loading and estimating the cost may take a while: not on the event loop
+        version, predictor = await anyio.to_thread.run_sync(self._prepare, ref, inputs)
         budget = self.budget(version.kind)
         done = anyio.Event()
 
