@@ -111,6 +111,13 @@ def _clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None and len(value) > limit else value
 
 
+def _fit(value: int | None, bits: int = 64) -> int | None:
+    """``value`` clamped to a signed ``bits``-bit column (INTEGER 32, BIGINT 64): one event with
+    a 2^64 version or cost (a hostile request) must not stop its whole batch being written."""
+    top = 2 ** (bits - 1) - 1
+    return None if value is None else max(-top, min(int(value), top))
+
+
 # -- events -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class AuditEvent:
@@ -149,14 +156,14 @@ class AuditEvent:
             _clip(self.key_id, _L_KEY),
             _clip(self.action, _L_ACTION) or "unknown",
             _clip(self.model, _L_MODEL),
-            self.version,
+            _fit(self.version, 32),
             _clip(self.target, _L_TARGET),
-            int(self.n_inputs),
+            _fit(self.n_inputs, 32),
             digest,
-            int(self.cost),
-            int(self.status),
+            _fit(self.cost),
+            _fit(self.status, 32),
             _clip(self.error, _L_ERROR),
-            int(self.duration_us),
+            _fit(self.duration_us),
             _clip(self.address, _L_ADDRESS),
             _clip(self.request_id, _L_REQUEST),
             prev,

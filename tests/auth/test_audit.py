@@ -251,3 +251,18 @@ def test_hub_audit_lists_rows_as_json(audited: Hub) -> None:
     assert data["count"] == 1 and data["data"][0]["user"] == "alice"
     result = CliRunner().invoke(app, ["audit", "--user", "bob"], env=env)
     assert result.exit_code == 0 and "1 of 1 rows" in result.output
+
+
+def test_an_event_with_huge_integers_does_not_stop_its_batch(store) -> None:  # noqa: ANN001
+    """A hostile request's 2^64 version or cost is clamped to its column, so the events
+    queued with it are written too (once, one such event failed a batch of 37)."""
+    log = AuditLog(store.url, flush_s=60)
+    log.record(AuditEvent("predict", target="before"))
+    log.record(AuditEvent("predict", version=2**64, n_inputs=2**70, cost=2**80, status=2**40))
+    log.record(AuditEvent("predict", target="after"))
+    log.flush()
+    with store.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM audit_log")) == 3
+        assert conn.scalar(text("SELECT max(version) FROM audit_log")) == 2**31 - 1
+    log.close()
+    assert verify_chain(store.engine).ok
