@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -36,11 +37,24 @@ def test_curl_example(server_url: str) -> None:
 
 
 @pytest.mark.parametrize("index", range(len(blocks("python"))))
-def test_python_examples(server_url: str, job_workers, index: int, tmp_path: Path) -> None:  # noqa: ANN001
+def test_python_examples(
+    server_url: str,
+    job_workers,  # noqa: ANN001
+    api_key: str,
+    index: int,
+    tmp_path: Path,
+) -> None:
+    """Each example runs as a user runs it: ``HUB_API_KEY`` exported (jobs need a key; the
+    examples that only read and predict run the same without one, as the curl test shows)."""
     script = tmp_path / "example.py"
     script.write_text(blocks("python")[index].replace("http://127.0.0.1:8000", server_url))
     out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "HUB_API_KEY": api_key},
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()

@@ -1,7 +1,8 @@
 """Rate limits and quotas: a burst from one key gets 429s (with ``Retry-After`` and a body
 naming the limit) while another key goes on, with counters in process and in a real Redis
-(``HUB_REDIS_URL``: when it is set and Redis does not answer, these tests fail); the daily
-quota counts cost, not requests; per-user overrides; anonymous callers per address."""
+(``HUB_TEST_REDIS_URL``, which .ci/run sets: when it is set and Redis does not answer, these
+tests fail); the daily quota counts cost, not requests; per-user overrides; anonymous callers
+per address."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from hub.config import Settings, sqlite_url
 from hub.errors import PayloadTooLarge, RateLimited
 from tests.auth.support import CU2, Hub, make_hub
 
-REDIS_URL = os.environ.get("HUB_REDIS_URL")
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL")
 CU4 = {"symbols": "Cu4", "positions": [[0, 0, 0], [0, 0, 2.5], [0, 2.5, 0], [2.5, 0, 0]]}
 
 
@@ -40,12 +41,12 @@ def counters(request: pytest.FixtureRequest) -> Iterator[Counters]:
         yield MemoryCounters()
         return
     if not REDIS_URL:
-        pytest.skip("HUB_REDIS_URL not set")
+        pytest.skip("HUB_TEST_REDIS_URL not set")
     redis_counters = RedisCounters(REDIS_URL, prefix=f"hub-test-audit:{uuid.uuid4().hex}:")
     try:
         redis_counters.ping()
     except Exception as exc:  # set but unreachable: fail, never skip
-        pytest.fail(f"HUB_REDIS_URL is set but Redis does not answer: {exc}")
+        pytest.fail(f"HUB_TEST_REDIS_URL is set but Redis does not answer: {exc}")
     yield redis_counters
     keys = list(redis_counters.client.scan_iter(f"{redis_counters.prefix}*"))
     if keys:
