@@ -1,6 +1,6 @@
 """A seeded fuzz of every input type through the predict endpoint (issue 13's acceptance).
 
-About 3,500 hostile items (mutated SMILES, reaction SMILES and role objects, reactant sets,
+About 4,000 hostile items (mutated SMILES, reaction SMILES and role objects, reactant sets,
 atoms objects, extxyz text and SMILES for the 3D models, with the report's reproductions
 among them) go through ``POST /v1/models/{ref}/predict`` of the quick-built hub (the session's
 ``app``: no model is built twice) with FastAPI's ``TestClient``, and a few hundred through
@@ -35,6 +35,14 @@ VALID_SMILES = [
     "CCO", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "C[C@H](N)C(=O)O", "[Na+].[Cl-]",
     "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "O=C(O)c1ccccc1", "C1CC1", "[2H]C([2H])([2H])O",
     "Clc1ccccn1", "Cc1ccc(N)cc1", "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3", "C/C=C/C", "[nH]1cccc1",
+]  # fmt: skip
+# Valid but unusual: what RDKit reads and a featurizer, model or drawing may still trip on.
+EXOTIC_SMILES = [
+    "*CCO", "[*]", "C$C", "[Xe]", "[U]", "[CH3]", "[C-4]", "[Pu].CCO", "[H][H]", "[2H]", "[Na+]",
+    "[Fe+2].[Cl-].[Cl-]", "F[Si-2](F)(F)(F)(F)F", "[O]", "[C]", "[0C]", "[C@@H](F)(Cl)Br",
+    "C=C=C=C=C", "[He]", "[Og]", "C=1CC1", "[CH4+]", "[N+5]", "C%99CC%99", "C%(123)CC%(123)",
+    "S(F)(F)(F)(F)(F)F", "[I](F)(F)(F)(F)(F)(F)F", "[Li]C", "[Mg](C)Br", "CC[Hg]CC", "[C-]#[O+]",
+    "C12C3C4C1C5C2C3C45", "CC(=O)O~CC(=O)O~[Pd]", "[B-](F)(F)(F)F", "c1ccccc1-c1ccccc1", "O.O.O",
 ]  # fmt: skip
 VALID_REACTIONS = [
     "Brc1ccccn1.Cc1ccc(N)cc1>>Cc1ccc(Nc2ccccn2)cc1",
@@ -155,6 +163,8 @@ def _junk(rng: random.Random) -> Any:
 
 def _smiles(rng: random.Random) -> Any:
     r = rng.random()
+    if r < 0.15:
+        return rng.choice(EXOTIC_SMILES + VALID_SMILES)
     if r < 0.7:
         return _mutate(rng, rng.choice(VALID_SMILES))
     if r < 0.8:  # long or repetitive: cost before work
@@ -184,7 +194,7 @@ def _role_dict(rng: random.Random) -> Any:
         key = rng.choice(ROLES) if rng.random() < 0.9 else _mutate(rng, rng.choice(ROLES))
         r = rng.random()
         if r < 0.55:
-            value: Any = rng.choice(VALID_SMILES)
+            value: Any = rng.choice(VALID_SMILES + EXOTIC_SMILES)
         elif r < 0.85:
             value = _mutate(rng, rng.choice(VALID_SMILES))
         elif r < 0.9:
@@ -197,6 +207,8 @@ def _role_dict(rng: random.Random) -> Any:
 
 def _reactants(rng: random.Random) -> Any:
     r = rng.random()
+    if r < 0.15:
+        return ".".join(rng.choice(EXOTIC_SMILES + VALID_SMILES) for _ in range(rng.randint(1, 3)))
     if r < 0.4:
         return ".".join(_mutate(rng, rng.choice(VALID_SMILES)) for _ in range(rng.randint(1, 3)))
     if r < 0.7:
@@ -283,11 +295,14 @@ def _molecule3d(rng: random.Random) -> Any:
     return _junk(rng)
 
 
-# (model or input type, generator, number of items, items per request); about 3,500 items.
+# (model, or model/explain, generator, number of items, items per request); about 4,000 items.
 PLAN: list[tuple[str, Callable[[random.Random], Any], int, int]] = [
     ("chemistry.solubility", _smiles, 900, 150),
     ("chemistry.yield-buchwald-hartwig", _reaction_text, 400, 100),
     ("chemistry.yield-buchwald-hartwig", _role_dict, 400, 100),
+    ("chemistry.yield-suzuki-miyaura", _role_dict, 150, 75),
+    ("chemistry.lipophilicity", _smiles, 150, 75),
+    ("chemistry.hydration-free-energy/explain", _smiles, 100, 50),  # per-atom explanations
     ("chemistry.reaction-product", _reactants, 300, 100),
     ("physics.emt", _atoms, 500, 100),
     ("physics.lennard-jones", _atoms, 250, 125),
@@ -357,7 +372,8 @@ def _predict(api, model: str, batch: list[Any]) -> list[tuple[Any, dict[str, Any
     """Each item of ``batch`` with its output (or its error) from the model. A batch refused
     as a whole (413) or failed (5xx) is sent again item by item, so that each answer, and each
     failure, belongs to one item."""
-    r = api.post(f"/v1/models/{model}/predict", content=_body({"inputs": batch}),
+    route = model if model.endswith("/explain") else f"{model}/predict"
+    r = api.post(f"/v1/models/{route}", content=_body({"inputs": batch}),
                  headers={"content-type": "application/json"})  # fmt: skip
     if (r.status_code == 413 or r.status_code >= 500) and len(batch) > 1:
         return [pair for raw in batch for pair in _predict(api, model, [raw])]
