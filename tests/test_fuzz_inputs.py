@@ -111,6 +111,7 @@ REPRODUCTIONS: dict[str, list[Any]] = {
         " ",  # B9
         "",
         "[Na+].[Cl-]",  # B27
+        "****CO",  # found by this fuzz: an RDKit invariant violation while embedding
         {"numbers": [6, 1], "positions": [[0, 0, 0], [3000, 3000, 3000]]},  # B12
         "CCO中",
         "C\udfff",
