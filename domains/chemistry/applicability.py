@@ -18,7 +18,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from domains.chemistry.molecules import Molecule
-from hub.plugins import Annotator
+from hub.sdk import Annotator
 
 METHOD = "nearest-neighbour Tanimoto similarity, Morgan radius 2, 2048 bits"
 

@@ -22,8 +22,7 @@ import numpy as np
 from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
 from domains.chemistry.molecules import Molecule
-from hub.errors import ItemError
-from hub.plugins import Featurizer
+from hub.sdk import Featurizer, ItemError
 
 SLOW = ("qed", "SPS", "Ipc", "AvgIpc")
 

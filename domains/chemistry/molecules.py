@@ -43,7 +43,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from domains.chemistry.rdkit_log import rdkit_messages
-from hub.errors import ItemError
+from hub.sdk import ItemError
 
 MAX_HEAVY_ATOMS = 150  # in the molecule kept after standardisation (ESOL, Lipo: at most 115)
 MAX_INPUT_HEAVY_ATOMS = 300  # in one input, salts and solvents included, before standardising

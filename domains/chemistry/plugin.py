@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.plugins import Domain, InputType
+from hub.sdk import Domain, InputType
 
 
 def domain() -> Domain:

@@ -30,10 +30,15 @@ from domains.chemistry.reactions import (
     split_components,
 )
 from domains.chemistry.templates import Condition, Template
-from hub.entities import Version
-from hub.errors import InvalidRequest, ItemError
-from hub.plugins import LoadContext, ModelKind
-from hub.runtime.items import error_item, parse_item
+from hub.sdk import (
+    InvalidRequest,
+    ItemError,
+    LoadContext,
+    ModelKind,
+    Version,
+    error_item,
+    parse_item,
+)
 
 METALS = frozenset(
     "Li Na K Rb Cs Mg Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Zr Mo Ru Rh Pd Ag Cd Sn Ir Pt Au Hg".split()

@@ -19,7 +19,7 @@ import numpy as np
 from rdkit.Chem import rdFingerprintGenerator
 
 from domains.chemistry.reactions import Reaction
-from hub.plugins import Annotator, Featurizer
+from hub.sdk import Annotator, Featurizer
 
 
 def reaction_bag(radius: int = 2, n_bits: int = 4096) -> Callable[[Reaction], np.ndarray]:

@@ -33,7 +33,7 @@ from typing import Any
 from rdkit import Chem
 
 from domains.chemistry.molecules import check_unicode, read_mol, require_text
-from hub.errors import ItemError
+from hub.sdk import ItemError
 
 MAX_REACTION_CHARS = 10_000
 MAX_REACTION_COMPONENTS = 50  # all sides together (the yield data sets: at most 15)

@@ -29,9 +29,16 @@ from domains.chemistry import training
 from domains.chemistry.featurizers import default_descriptors, rdkit2d_morgan, rdkit_descriptors
 from domains.chemistry.molecules import parse_molecule
 from domains.chemistry.splits import SCAFFOLD_SPLITTER, random_split, scaffold_split
-from hub.artifacts import sha256_file
-from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import (
+    DatasetInfo,
+    Metric,
+    ModelInfo,
+    OutputSpec,
+    Recipe,
+    RecipeContext,
+    RecipeResult,
+    sha256_file,
+)
 
 DATA = Path(__file__).with_name("data")
 GAUCHE = "MIT (as redistributed by gauche 0.1.6); see domains/chemistry/data/DATA.md"

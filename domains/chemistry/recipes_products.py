@@ -28,9 +28,16 @@ from domains.chemistry import templates as template_module
 from domains.chemistry.products import TemplateLibrary, parse_reactants
 from domains.chemistry.recipes import DATA
 from domains.chemistry.templates import CONDITIONS, default_templates
-from hub.artifacts import sha256_file
-from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import (
+    DatasetInfo,
+    Metric,
+    ModelInfo,
+    OutputSpec,
+    Recipe,
+    RecipeContext,
+    RecipeResult,
+    sha256_file,
+)
 
 TEXTBOOK = DATA / "textbook_reactions.csv"
 HTE = {"hte_buchwald_hartwig": "DreherDoyle.csv.gz", "hte_suzuki_miyaura": "SuzukiMiyaura.csv.gz"}

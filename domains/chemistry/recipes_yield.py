@@ -23,9 +23,16 @@ from domains.chemistry import training
 from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import parse_reaction
 from domains.chemistry.recipes import DATA, GAUCHE, _aggregate
-from hub.artifacts import sha256_file
-from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import (
+    DatasetInfo,
+    Metric,
+    ModelInfo,
+    OutputSpec,
+    Recipe,
+    RecipeContext,
+    RecipeResult,
+    sha256_file,
+)
 
 PARAMS: dict[str, Any] = {
     "radius": 2, "n_bits": 4096, "hidden": [512, 128], "dropout": 0.1,

@@ -5,7 +5,7 @@ shared standardised inputs (one ``fit`` instead of one per member: the per-step 
 Keras dominates for networks this small). Each branch is an MLP with its own initialisation and
 dropout; the target's scaling is built in, so the artifact maps raw features to the property
 in its unit. For serving, :func:`with_uncertainty` appends
-:class:`hub.runtime.keras_layers.EnsembleMeanStd`: column 0 is the mean, column 1 the
+:class:`hub.sdk.keras.EnsembleMeanStd`: column 0 is the mean, column 1 the
 calibrated spread, served as the uncertainty.
 """
 
@@ -57,12 +57,12 @@ def fit_ensemble(
 ) -> Any:
     """A Keras model with output (batch, members), trained with early stopping on the
     validation set (best weights kept). With ``active_columns``, the model first keeps only
-    the feature columns set in some training row (:class:`~hub.runtime.keras_layers.
+    the feature columns set in some training row (:class:`~hub.sdk.keras.
     SelectColumns`): the same model for inputs like the training data, much cheaper for
     sparse fingerprints."""
     import keras
 
-    from hub.runtime.keras_layers import SelectColumns
+    from hub.sdk.keras import SelectColumns
 
     keras.utils.set_random_seed(seed)
     n_features = x_train.shape[1]
@@ -112,7 +112,7 @@ def with_uncertainty(model: Any, sigma_scale: float = 1.0, upper: float | None =
     With ``upper``, each member's prediction is first clipped to [0, upper] (a yield in %)."""
     import keras
 
-    from hub.runtime.keras_layers import EnsembleMeanStd
+    from hub.sdk.keras import EnsembleMeanStd
 
     members = model.outputs[0]
     if upper is not None:
@@ -170,7 +170,7 @@ def holdout_plots(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Parity and error-against-uncertainty plots of held-out predictions, stored as
     artifacts. Returns (role -> sha256, role -> caption) for the version's spec."""
-    from hub.plots import parity_svg, uncertainty_svg
+    from hub.sdk.plots import parity_svg, uncertainty_svg
 
     artifacts = {
         "plot_parity": put_artifact(

@@ -38,8 +38,7 @@ from ase import Atoms
 from ase.data import atomic_numbers
 
 from domains.physics.limits import QM9_LIMITS, limits_from
-from hub.errors import ItemError
-from hub.plugins import Featurizer
+from hub.sdk import Featurizer, ItemError
 
 DEFAULT_SOAP: dict[str, Any] = {
     "species": ["H", "C", "N", "O", "F"],

@@ -30,7 +30,7 @@ import numpy as np
 from ase import Atoms
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import ItemError
+from hub.sdk import ItemError
 
 
 class Limits(BaseModel):
@@ -238,7 +238,7 @@ def limits_from(raw: Any, default: Limits, model: str) -> Limits:
         return raw
     from pydantic import ValidationError
 
-    from hub.errors import PluginError
+    from hub.sdk import PluginError
 
     try:
         return Limits(**(default.model_dump() | dict(raw)))

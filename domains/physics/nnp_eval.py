@@ -14,7 +14,7 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from domains.physics.nnp import NNPotential
 from domains.physics.nnp_data import Config, md_calculator
-from hub.client.calculator import ase_results
+from hub.sdk import ase_results
 
 
 class NNPCalculator(Calculator):

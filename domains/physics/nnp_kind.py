@@ -24,10 +24,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub.entities import Version
-from hub.errors import InvalidRequest, ItemError, PluginError
-from hub.plugins import LoadContext, ModelKind
-from hub.runtime.items import error_item, parse_item
+from hub.sdk import (
+    InvalidRequest,
+    ItemError,
+    LoadContext,
+    ModelKind,
+    PluginError,
+    Version,
+    error_item,
+    parse_item,
+)
 
 UNITS = {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å^3"}
 ENGINE = "physics.nnp (Behler-Parrinello, TensorFlow)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.plugins import Domain, InputType
+from hub.sdk import Domain, InputType
 
 ATOMS_HELP = (
     "An atomic structure: {symbols|numbers, positions (Å) or positions_b64, cell (Å), "

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms, units
 
-from hub.plugins import Annotator
+from hub.sdk import Annotator
 
 HARTREE_EV = float(units.Hartree)  # 27.211386... eV per hartree (ASE's CODATA value)
 ELEMENTS = ("H", "C", "N", "O", "F")

@@ -8,7 +8,7 @@ mean in the property's unit and the calibrated spread. Inside it, in order:
    cost on descriptors of a few thousand columns, so the members share it;
 3. ``members`` MLP heads (SiLU), trained together as parallel branches of one model on the same
    target, each with its own initialisation;
-4. ``Rescaling`` back to the property's unit, then :class:`hub.runtime.keras_layers.
+4. ``Rescaling`` back to the property's unit, then :class:`hub.sdk.keras.
    EnsembleMeanStd`. Every layer is a stock or hub-registered one, so the artifact loads with
    ``safe_mode=True`` in the hub's ``keras`` model kind.
 
@@ -134,6 +134,6 @@ def serving_model(model: Any, scale: float) -> Any:
     """Input descriptors, output (mean, scale x member spread), shape (n, 2)."""
     import keras
 
-    from hub.runtime.keras_layers import EnsembleMeanStd
+    from hub.sdk.keras import EnsembleMeanStd
 
     return keras.Model(model.inputs[0], EnsembleMeanStd(scale=scale)(model.outputs[0]))

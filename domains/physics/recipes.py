@@ -13,8 +13,7 @@ from typing import Any
 from ase.build import bulk, molecule
 
 from domains.physics.limits import EMT_LIMITS, LJ_LIMITS, XTB_LIMITS
-from hub.entities import Metric, ModelInfo, OutputSpec
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import Metric, ModelInfo, OutputSpec, Recipe, RecipeContext, RecipeResult
 
 ENERGY_OUTPUTS = (
     OutputSpec("energy", "eV", "potential energy"),
@@ -41,7 +40,7 @@ def simulator_recipe(
     revision: str = "2",
 ) -> Recipe:
     def register(ctx: RecipeContext) -> RecipeResult:
-        from hub.plugins import load_plugins
+        from hub.sdk import load_plugins
 
         compute = load_plugins().simulator(simulator).build(**ctx.params)
         ref = reference(compute)
@@ -65,7 +64,7 @@ def _cu_lattice(compute: Callable) -> Reference:
     from ase.eos import EquationOfState
     from ase.units import GPa
 
-    from hub.plots import curve_svg
+    from hub.sdk.plots import curve_svg
 
     grid = [3.50 + 0.005 * i for i in range(41)]
     energies = [compute(bulk("Cu", "fcc", a=a))["energy"] for a in grid]

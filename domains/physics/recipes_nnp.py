@@ -16,8 +16,7 @@ import numpy as np
 
 from domains.physics.limits import NNP_LIMITS
 from domains.physics.recipes import ENERGY_OUTPUTS
-from hub.entities import DatasetInfo, Metric, ModelInfo
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import DatasetInfo, Metric, ModelInfo, Recipe, RecipeContext, RecipeResult
 
 PARAMS: dict[str, Any] = {
     "seed": 0,
@@ -98,7 +97,7 @@ def train(ctx: RecipeContext) -> RecipeResult:
     from domains.physics.nnp import DescriptorSpec, NNPotential, save_weights
     from domains.physics.nnp_kind import ENGINE
     from domains.physics.nnp_train import fit
-    from hub.plots import curve_svg, parity_svg
+    from hub.sdk.plots import curve_svg, parity_svg
 
     p = dict(ctx.params)
     t0 = time.perf_counter()

@@ -31,8 +31,7 @@ from domains.physics import qm9
 from domains.physics import qm9_training as tr
 from domains.physics.descriptors import DEFAULT_SOAP, featurize_many
 from domains.physics.limits import QM9_LIMITS
-from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
-from hub.plugins import Recipe, RecipeContext, RecipeResult
+from hub.sdk import DatasetInfo, Metric, ModelInfo, OutputSpec, Recipe, RecipeContext, RecipeResult
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_molecules": None,  # None: all 130,831
@@ -163,7 +162,7 @@ def _holdout_plots(
     ctx: RecipeContext, label: str, unit: str, y: np.ndarray, mean: np.ndarray,
     sigma: np.ndarray, curve: list[tuple[int, float]], mae: float,
 ) -> tuple[dict[str, str], dict[str, str]]:  # fmt: skip
-    from hub import plots
+    from hub.sdk import plots
 
     svgs = {
         "plot_parity": plots.parity_svg(
@@ -186,7 +185,7 @@ def _holdout_plots(
 
 def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
     """Train, evaluate and package the model of one QM9 property (``gap``, ``dipole``)."""
-    from hub.runtime.keras_kind import compile_forward, load_keras_bytes
+    from hub.sdk.keras import compile_forward, load_keras_bytes
 
     p = ctx.params
     started = time.perf_counter()

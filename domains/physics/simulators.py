@@ -18,8 +18,7 @@ import numpy as np
 from ase import Atoms
 
 from domains.physics.limits import EMT_LIMITS, LJ_LIMITS, limits_from
-from hub.errors import ItemError, RunError
-from hub.plugins import Simulator
+from hub.sdk import ItemError, RunError, Simulator
 
 UNITS = {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å^3"}
 

@@ -41,7 +41,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
-from hub.errors import ItemError
+from hub.sdk import ItemError
 
 MAX_ATOMS = 5000
 MIN_DISTANCE = 0.5  # Å; closer atoms are almost certainly an input error

@@ -32,9 +32,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domains.physics.structures import atoms_to_json
-from hub.client.calculator import ase_results
-from hub.errors import InvalidRequest, ItemError
-from hub.plugins import Task
+from hub.sdk import InvalidRequest, ItemError, Task, ase_results
 
 Progress = Callable[[int, int, str], None]
 

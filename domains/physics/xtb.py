@@ -20,8 +20,7 @@ import numpy as np
 from ase import Atoms, units
 
 from domains.physics.limits import XTB_LIMITS, limits_from
-from hub.errors import ItemError
-from hub.plugins import Simulator
+from hub.sdk import ItemError, Simulator
 
 UNITS = {"energy": "eV", "forces": "eV/Å", "dipole": "D", "charges": "e", "homo_lumo_gap": "eV"}
 ELEMENTS_MAX_Z = 86  # GFN2-xTB is parametrised for H to Rn

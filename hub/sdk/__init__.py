@@ -1,0 +1,107 @@
+"""``hub.sdk``: the one module of the hub a domain imports (chemistry, physics, a third party's).
+
+What a domain author finds here, each in a small module (all re-exported below, except Keras):
+
+- :mod:`hub.sdk.plugins`   the records a domain fills in: :class:`Domain`, :class:`InputType`,
+  :class:`Featurizer`, :class:`Simulator`, :class:`ModelKind`, :class:`Annotator`,
+  :class:`Task`, :class:`Recipe` (with :class:`RecipeContext`, :class:`RecipeResult`).
+- :mod:`hub.sdk.errors`    the typed errors to raise (:class:`ItemError` for one bad input,
+  :class:`InvalidRequest` for bad parameters, :class:`RunError`, :class:`PluginError`).
+- :mod:`hub.sdk.entities`  the catalog records a recipe returns (:class:`ModelInfo`,
+  :class:`OutputSpec`, :class:`Metric`, :class:`DatasetInfo`) and :class:`Version`.
+- :mod:`hub.sdk.items`     per-item helpers for a predictor (:func:`parse_item`,
+  :func:`error_item`, :func:`to_json_number`).
+- :mod:`hub.sdk.artifacts` content hashes (:func:`sha256_file`).
+- :mod:`hub.sdk.plots`     deterministic SVG plots a recipe stores with its version.
+- :mod:`hub.sdk.ase`       :func:`ase_results`, an energy output as ASE calculator results.
+- :mod:`hub.sdk.keras`     the hub's Keras layers and loaders (imports Keras, so it is not
+  re-exported here: ``from hub.sdk.keras import EnsembleMeanStd`` inside a training function).
+
+The import contract (``lint-imports``, ``pyproject.toml``) checks that ``domains`` import
+nothing of ``hub`` but this package. See ``docs/architecture.md``.
+"""
+
+from hub.sdk.artifacts import sha256_bytes, sha256_file
+from hub.sdk.ase import ase_results
+from hub.sdk.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version
+from hub.sdk.errors import (
+    AlreadyExists,
+    CallerError,
+    Forbidden,
+    HubError,
+    IntegrityError,
+    InvalidRequest,
+    ItemError,
+    NotFound,
+    PayloadTooLarge,
+    PluginError,
+    RateLimited,
+    RunError,
+    Unauthenticated,
+    Unavailable,
+)
+from hub.sdk.items import error_item, parse_item, to_json_number
+from hub.sdk.plots import curve_svg, parity_svg, uncertainty_svg
+from hub.sdk.plugins import (
+    GROUP,
+    Annotator,
+    Domain,
+    Featurizer,
+    InputType,
+    LoadContext,
+    ModelKind,
+    PluginRegistry,
+    Predictor,
+    Recipe,
+    RecipeContext,
+    RecipeResult,
+    Simulator,
+    Task,
+    load_plugins,
+)
+
+__all__ = [
+    "GROUP",
+    "AlreadyExists",
+    "Annotator",
+    "CallerError",
+    "DatasetInfo",
+    "Domain",
+    "Featurizer",
+    "Forbidden",
+    "HubError",
+    "InputType",
+    "IntegrityError",
+    "InvalidRequest",
+    "ItemError",
+    "LoadContext",
+    "Metric",
+    "ModelInfo",
+    "ModelKind",
+    "NotFound",
+    "OutputSpec",
+    "PayloadTooLarge",
+    "PluginError",
+    "PluginRegistry",
+    "Predictor",
+    "RateLimited",
+    "Recipe",
+    "RecipeContext",
+    "RecipeResult",
+    "RunError",
+    "Simulator",
+    "Task",
+    "Unauthenticated",
+    "Unavailable",
+    "Version",
+    "ase_results",
+    "curve_svg",
+    "error_item",
+    "load_plugins",
+    "parity_svg",
+    "parse_item",
+    "sha256_bytes",
+    "sha256_file",
+    "to_json_number",
+    "uncertainty_svg",
+]

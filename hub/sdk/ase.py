@@ -1,0 +1,28 @@
+"""ASE helpers for a domain whose models compute energies (units as ASE: eV, eV/Å, eV/Å^3).
+
+:func:`ase_results` turns an energy model's output value into an ASE calculator's
+``results`` dict; a domain's own ASE calculator (a job's, an evaluation's) and the HTTP
+client's remote calculator share it, so both report the same properties the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ase_results"]
+
+
+def ase_results(value: dict[str, Any]) -> dict[str, Any]:
+    """ASE's ``results`` from an energy model's output value: ``energy`` (eV, also given as
+    ``free_energy``), ``forces`` (eV/Å, shape (n, 3)) and, when present, ``stress`` (eV/Å^3,
+    Voigt order)."""
+    results = {
+        "energy": float(value["energy"]),
+        "free_energy": float(value["energy"]),
+        "forces": np.asarray(value["forces"], dtype=float),
+    }
+    if "stress" in value:
+        results["stress"] = np.asarray(value["stress"], dtype=float)
+    return results
