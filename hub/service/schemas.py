@@ -112,7 +112,9 @@ class VersionPublic(BaseModel):
             created_at=v.created_at,
             recipe=v.recipe,
             recipe_params=v.recipe_params,
-            featurizer=v.spec.get("featurizer"),
+            # the hub's own kinds write {"name", "params"}; a plugin's spec may use the key
+            # for something else (a name), which the card shows in spec, not here
+            featurizer=f if isinstance(f := v.spec.get("featurizer"), dict) else None,
             spec=v.spec,
             artifacts=v.artifacts,
             dataset=DatasetPublic(**v.dataset.__dict__) if v.dataset else None,
