@@ -2,22 +2,37 @@
 
 It is a real :class:`ase.calculators.calculator.Calculator` (``implemented_properties``,
 results cached until the atoms change, ``check_state``), so ASE's own optimisers and MD drive
-it. Each calculation is one POST over the client's persistent connection; positions travel as
-base64 of little-endian float64 (compact and exact). Units as ASE: eV, eV/Å, eV/Å^3.
+it. Each calculation is one ``predict`` call over the client's persistent connection;
+positions travel as base64 of little-endian float64 (compact and exact, see
+:func:`~hub.client.atoms.encode_atoms`). Units as ASE: eV, eV/Å, eV/Å^3.
+
+It needs only something that predicts (:class:`Predicts`, which :class:`~hub.client.HubClient`
+is), so it does not import the client.
 """
 
 from __future__ import annotations
 
-import base64
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 from ase.calculators.calculator import Calculator, CalculatorError, all_changes
+
+from hub.client.atoms import encode_atoms
+from hub.client.predictions import Predictions
+from hub.sdk.ase import ase_results
 
 if TYPE_CHECKING:
     from ase import Atoms
 
-    from hub.client.http import HubClient
+__all__ = ["HubCalculator", "HubCalculatorError", "Predicts", "encode_atoms"]
+
+
+class Predicts(Protocol):
+    """Anything with the client's ``predict`` method."""
+
+    def predict(
+        self, ref: str, inputs: Sequence[Any] | Any, *, params: dict[str, Any] | None = None
+    ) -> Predictions: ...
 
 
 class HubCalculatorError(CalculatorError):
@@ -29,37 +44,12 @@ class HubCalculatorError(CalculatorError):
         self.message = message
 
 
-def encode_atoms(atoms: Atoms) -> dict[str, Any]:
-    """The compact JSON form of ``atoms`` (positions as base64 float64)."""
-    pos = np.ascontiguousarray(atoms.positions, dtype="<f8")
-    out: dict[str, Any] = {
-        "numbers": atoms.numbers.tolist(),
-        "positions_b64": base64.b64encode(pos.tobytes()).decode("ascii"),
-        "pbc": atoms.pbc.tolist(),
-    }
-    if atoms.cell.rank or atoms.pbc.any():
-        out["cell"] = atoms.cell.array.tolist()
-    return out
-
-
-def ase_results(value: dict[str, Any]) -> dict[str, Any]:
-    """ASE's ``results`` from an energy model's output value (eV, eV/Å, eV/Å^3)."""
-    results = {
-        "energy": float(value["energy"]),
-        "free_energy": float(value["energy"]),
-        "forces": np.asarray(value["forces"], dtype=float),
-    }
-    if "stress" in value:
-        results["stress"] = np.asarray(value["stress"], dtype=float)
-    return results
-
-
 class HubCalculator(Calculator):
     """Energy, forces and (periodic cells) stress from a model on a hub."""
 
     implemented_properties = ("energy", "free_energy", "forces", "stress")
 
-    def __init__(self, client: HubClient, ref: str, **kwargs: Any) -> None:
+    def __init__(self, client: Predicts, ref: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client = client
         self.ref = ref

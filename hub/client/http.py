@@ -14,35 +14,28 @@ app without a network.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from hub.errors import HubError, RunError, Unavailable, error_from_payload
+from hub.client.atoms import atoms_from_extxyz
+from hub.client.calculator import HubCalculator
+from hub.client.jobs import JobHandle, submit
+from hub.client.predictions import Predictions
+from hub.client.transport import Transport
 from hub.inputs import read_inputs
 
+if TYPE_CHECKING:
+    from ase import Atoms
 
-@dataclass(frozen=True)
-class Predictions:
-    model: str
-    version: int
-    outputs: list[dict[str, Any]]
-
-    def values(self) -> list[Any]:
-        """Each output's value, or ``None`` where that input failed."""
-        return [o.get("value") for o in self.outputs]
-
-    def errors(self) -> dict[int, dict[str, Any]]:
-        """Position -> error for the inputs that failed."""
-        return {i: o["error"] for i, o in enumerate(self.outputs) if "error" in o}
+__all__ = ["HubClient", "Predictions"]
 
 
 class HubClient:
-    """A persistent connection to one hub."""
+    """A persistent connection to one hub (a :class:`~hub.client.transport.Transport`), with
+    one method per resource and verb."""
 
     def __init__(
         self,
@@ -53,14 +46,10 @@ class HubClient:
         headers: dict[str, str] | None = None,
         api_key: str | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
-        key = api_key if api_key is not None else os.environ.get("HUB_API_KEY")
-        headers = dict(headers or {})
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self._http = httpx.Client(
-            base_url=self.url, timeout=timeout_s, transport=transport, headers=headers
+        self._transport = Transport(
+            url, timeout_s=timeout_s, transport=transport, headers=headers, api_key=api_key
         )
+        self.url = self._transport.url
 
     def __repr__(self) -> str:  # never the key
         return f"HubClient({self.url!r})"
@@ -72,7 +61,7 @@ class HubClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     # -- catalog --------------------------------------------------------------------------
     def models(
@@ -89,14 +78,16 @@ class HubClient:
             for k, v in {"domain": domain, "task": task, "tag": tag, "q": q}.items()
             if v is not None
         }
-        return self._request("GET", "/v1/models", params=params)["data"]
+        return self._transport.request("GET", "/v1/models", params=params)["data"]
 
     def model(self, name: str) -> dict[str, Any]:
         """The model card of ``name`` (versions, metrics, aliases)."""
-        return self._request("GET", f"/v1/models/{name}")
+        return self._transport.request("GET", f"/v1/models/{name}")
 
     def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
-        return self._request("PUT", f"/v1/models/{name}/aliases/{alias}", json={"version": version})
+        return self._transport.request(
+            "PUT", f"/v1/models/{name}/aliases/{alias}", json={"version": version}
+        )
 
     def set_visibility(
         self, name: str, visibility: str | None = None, *, owner: str | None = None
@@ -104,14 +95,14 @@ class HubClient:
         """Make ``name`` ``public``, ``private`` or ``group:<name>`` (its owner or an admin);
         ``owner`` gives it to another user (admins only)."""
         body = {k: v for k, v in {"visibility": visibility, "owner": owner}.items() if v}
-        return self._request("PUT", f"/v1/models/{name}/visibility", json=body)
+        return self._transport.request("PUT", f"/v1/models/{name}/visibility", json=body)
 
     def me(self) -> dict[str, Any]:
         """Who the hub takes this client for: user (None: anonymous), key id, scopes, groups."""
-        return self._request("GET", "/v1/me")
+        return self._transport.request("GET", "/v1/me")
 
     def health(self) -> dict[str, Any]:
-        return self._request("GET", "/health/ready")
+        return self._transport.request("GET", "/health/ready")
 
     # -- predictions ----------------------------------------------------------------------
     def predict(
@@ -120,7 +111,7 @@ class HubClient:
         """Predict with model ``ref`` (``name``, ``name@alias`` or ``name:3``). A single input
         that is not a list is sent as a batch of one."""
         batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-        body = self._request(
+        body = self._transport.request(
             "POST", f"/v1/models/{ref}/predict", json={"inputs": batch, "params": params or {}}
         )
         return Predictions(body["model"], body["version"], body["outputs"])
@@ -148,35 +139,36 @@ class HubClient:
     def explain(self, ref: str, inputs: Sequence[Any] | Any) -> Predictions:
         """Predictions with per-atom contributions and an SVG of each molecule."""
         batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-        body = self._request("POST", f"/v1/models/{ref}/explain", json={"inputs": batch})
+        body = self._transport.request("POST", f"/v1/models/{ref}/explain", json={"inputs": batch})
         return Predictions(body["model"], body["version"], body["outputs"])
 
     # -- simulations and jobs ---------------------------------------------------------------
-    def calculator(self, ref: str) -> Any:
+    def calculator(self, ref: str) -> HubCalculator:
         """An ASE calculator computing with model ``ref`` on this hub."""
-        from hub.client.calculator import HubCalculator
-
         return HubCalculator(self, ref)
 
-    def submit(self, model: str, task: str, atoms: Any, **params: Any) -> Any:
+    def submit(
+        self, model: str, task: str, atoms: Atoms | dict[str, Any] | str, **params: Any
+    ) -> JobHandle:
         """Queue ``task`` (relax, eos, md) on ``atoms``; return a :class:`JobHandle`."""
-        from hub.client.jobs import submit
+        return submit(self._transport, model, task, atoms, params)
 
-        return submit(self, model, task, atoms, params)
-
-    def job(self, job_id: str) -> Any:
-        from hub.client.jobs import JobHandle
-
-        return JobHandle(self, job_id)
+    def job(self, job_id: str) -> JobHandle:
+        """The handle of job ``job_id`` (status, wait, result, cancel)."""
+        return JobHandle(self._transport, job_id)
 
     def relax(
-        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
-    ) -> Any:
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> Atoms | JobHandle:
         """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``); return the
         relaxed :class:`ase.Atoms` (its ``info`` has energy, fmax, converged), or the job
         handle with ``wait=False``."""
-        from hub.client.jobs import atoms_from_extxyz
-
         handle = self.submit(model, "relax", atoms, **params)
         if not wait:
             return handle
@@ -188,40 +180,31 @@ class HubClient:
         return final
 
     def eos(
-        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
-    ) -> Any:
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> dict[str, Any] | JobHandle:
         """Equation of state as a job: dict with v0 (Å^3), e0 (eV), bulk_modulus_gpa, points."""
         handle = self.submit(model, "eos", atoms, **params)
         return handle.wait(progress=progress) if wait else handle
 
     def md(
-        self, atoms: Any, *, model: str, wait: bool = True, progress: bool = True, **params: Any
-    ) -> Any:
-        """MD as a job; returns (frames as a list of :class:`ase.Atoms`, energies per frame)."""
-        from hub.client.jobs import atoms_from_extxyz
-
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> tuple[list[Atoms], list[float]] | JobHandle:
+        """MD as a job; returns (frames as a list of :class:`ase.Atoms`, energies per frame
+        in eV), or the job handle with ``wait=False``."""
         handle = self.submit(model, "md", atoms, **params)
         if not wait:
             return handle
         res = handle.wait(progress=progress)
         return atoms_from_extxyz(res["extxyz"]), res["energies"]
-
-    # -- plumbing -------------------------------------------------------------------------
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            resp = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise Unavailable(f"cannot reach the hub at {self.url}: {exc}") from exc
-        if resp.is_success:
-            return resp.json()
-        raise _error_of(resp)
-
-
-def _error_of(resp: httpx.Response) -> HubError:
-    try:
-        payload = resp.json().get("error") or {}
-    except ValueError:
-        payload = {}
-    if not payload:
-        return RunError(f"HTTP {resp.status_code}: {resp.text[:300]}")
-    return error_from_payload(resp.status_code, payload)

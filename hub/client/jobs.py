@@ -1,41 +1,43 @@
-"""Jobs from Python: submit, follow with a progress bar, fetch results as ASE objects."""
+"""Jobs from Python: submit, follow with a progress bar, fetch results as ASE objects.
+
+Built on :class:`~hub.client.transport.Transport` alone (its public ``request``); the client's
+``submit``, ``job``, ``relax``, ``eos`` and ``md`` return or use a :class:`JobHandle`.
+"""
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hub.client.atoms import atoms_from_extxyz, encode_atoms
+from hub.client.transport import Transport
 from hub.errors import RunError
 
 if TYPE_CHECKING:
     from ase import Atoms
 
-    from hub.client.http import HubClient
-
-
-def atoms_from_extxyz(text: str, index: Any = ":") -> Any:
-    from ase.io import read
-
-    return read(io.StringIO(text), format="extxyz", index=index)
+__all__ = ["JobHandle", "atoms_from_extxyz", "submit"]
 
 
 @dataclass
 class JobHandle:
     """A submitted job: ``status()``, ``wait()``, ``result()``, ``cancel()``."""
 
-    client: HubClient
+    transport: Transport
     id: str
 
     def status(self) -> dict[str, Any]:
-        return self.client._request("GET", f"/v1/jobs/{self.id}")
+        """The job's state, progress (step, total), message and error."""
+        return self.transport.request("GET", f"/v1/jobs/{self.id}")
 
     def cancel(self) -> dict[str, Any]:
-        return self.client._request("DELETE", f"/v1/jobs/{self.id}")
+        """Ask the hub to cancel the job; its status as the hub answered."""
+        return self.transport.request("DELETE", f"/v1/jobs/{self.id}")
 
     def result(self) -> dict[str, Any]:
-        return self.client._request("GET", f"/v1/jobs/{self.id}/result")
+        """The result of a succeeded job (raises the hub's typed error otherwise)."""
+        return self.transport.request("GET", f"/v1/jobs/{self.id}/result")
 
     def wait(
         self, *, progress: bool = True, poll_s: float = 0.5, timeout_s: float | None = None
@@ -79,18 +81,17 @@ class JobHandle:
 
 
 def submit(
-    client: HubClient,
+    transport: Transport,
     model: str,
     task: str,
-    atoms: Atoms | dict | str,
+    atoms: Atoms | dict[str, Any] | str,
     params: dict[str, Any] | None = None,
 ) -> JobHandle:
-    from hub.client.calculator import encode_atoms
-
+    """Queue ``task`` on ``model`` for ``atoms`` (ASE atoms, their JSON form or extxyz text)."""
     payload = atoms if isinstance(atoms, dict | str) else encode_atoms(atoms)
-    body = client._request(
+    body = transport.request(
         "POST",
         "/v1/jobs",
         json={"model": model, "task": task, "input": payload, "params": params or {}},
     )
-    return JobHandle(client, body["id"])
+    return JobHandle(transport, body["id"])
