@@ -38,8 +38,20 @@ class HubError(Exception):
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.detail:
-            out["detail"] = self.detail
+            out["detail"] = _json_safe(self.detail)
         return out
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with integers beyond 64 bits as floats: a detail quoting a hostile input (an
+    extxyz declaring 10^20 atoms) must not make the whole answer unserialisable."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 class CallerError(HubError):

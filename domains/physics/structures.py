@@ -250,7 +250,10 @@ def _check_cell(atoms: Atoms) -> None:
     no lattice vector is then shorter than that, so no atom overlaps its own image."""
     heights = cell_heights(atoms)
     scale = max(float(np.abs(atoms.cell.complete().array).max()), 1.0)
-    if heights.min() <= 1e-9 * scale:
+    # ASE completes a zero vector with a unit one: a periodic direction without a vector is
+    # singular too (else its 0 Å period passes as 1 Å)
+    missing = ~atoms.cell.array.any(axis=1) & atoms.pbc
+    if missing.any() or heights.min() <= 1e-9 * scale:
         raise _bad(
             "the cell is singular along a periodic direction (its vectors span no volume)",
             code="singular_cell",
@@ -371,6 +374,11 @@ def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
         raise _bad(f"cannot read SMILES {smiles[:80]!r}", code="invalid_smiles")
     if mol.GetNumAtoms() == 0:
         raise _bad("the SMILES has no atoms", code="empty_input")
+    if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
+        raise _bad(  # a 3D model needs elements; RDKit would embed '*' as element X
+            f"SMILES {smiles[:80]!r} has a dummy atom '*': a 3D model needs every element",
+            code="invalid_smiles",
+        )
     frags = len(Chem.GetMolFrags(mol))
     if frags > 1:
         raise _bad(
@@ -398,10 +406,16 @@ def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
         )
     params = AllChem.ETKDGv3()
     params.randomSeed = seed
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        raise _bad(f"RDKit could not embed {smiles[:80]!r} in 3D", code="embedding_failed")
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=500)
+    try:
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise _bad(f"RDKit could not embed {smiles[:80]!r} in 3D", code="embedding_failed")
+        if AllChem.MMFFHasAllMoleculeParams(mol):
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=500)
+    except (RuntimeError, ValueError) as exc:  # RDKit's invariant violations in DistGeom
+        raise _bad(
+            f"RDKit could not embed {smiles[:80]!r} in 3D: {str(exc)[:200]}",
+            code="embedding_failed",
+        ) from exc
     pos = mol.GetConformer().GetPositions()
     return Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=pos)
 

@@ -451,3 +451,28 @@ def test_b18_too_expensive_job_is_refused_by_submit_job(phys_runtime) -> None:  
         )
     assert e.value.code == "too_expensive" and e.value.detail["limit"] == "max_atom_steps"
     assert len(phys_runtime.jobs.list()) == queued  # nothing was queued
+
+
+@pytest.mark.parametrize("smiles", ["*C", "****CO"])
+def test_dummy_atoms_in_smiles_for_3d_models_are_invalid_smiles(smiles: str) -> None:
+    """'*C' was embedded with an element X; '****CO' broke RDKit's DistGeom (found by fuzz)."""
+    from domains.physics.structures import parse_molecule3d
+
+    with pytest.raises(ItemError) as e:
+        parse_molecule3d(smiles)
+    assert e.value.code == "invalid_smiles" and "dummy atom" in e.value.message
+
+
+@pytest.mark.parametrize("cell", [[0, 0, 0], [[3, 0, 0], [0, 3, 0], [0, 0, 0]]])
+def test_periodic_direction_without_a_vector_is_a_singular_cell(cell: list) -> None:
+    """ASE completes a zero vector with a unit one: [0, 0, 0] with pbc passed as a 1 Å cube."""
+    raw = {"numbers": [29, 29], "positions": [[0, 0, 0], [0, 0, 2.5]], "cell": cell, "pbc": True}
+    assert item_error(raw).code == "singular_cell"
+
+
+def test_error_detail_with_an_integer_over_64_bits_is_serialisable() -> None:
+    import orjson
+
+    err = item_error({"extxyz": "99999999999999999999\n\nCu 0 0 0\n"})
+    assert err.code == "too_many_atoms"
+    assert orjson.loads(orjson.dumps(err.to_dict()))["detail"]["value"] == 1e20
