@@ -7,6 +7,7 @@ import multiprocessing as mp
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from hub.catalog import CatalogStore
 from hub.catalog.jobs import JobStore
@@ -46,10 +47,15 @@ class _Hungry:
         return {"big": float(np.empty(4 * 1024**3, dtype=np.uint8)[0])}  # 4 GiB, untouched
 
 
-def _run_limited(db_url: str, job_id: str, artifacts: str, memory_mb: int) -> None:
-    """In a fresh process: the worker's memory limit, then a job that asks for 4 GiB."""
+def _run_limited(db_url: str, job_id: str, artifacts: str, limit_mb: Any) -> None:
+    """In a fresh process: the worker's memory limit, 1 GiB over what this process already
+    maps (measured here: the test process maps far more, TensorFlow and all, and a limit
+    taken from it let the 4 GiB through), then a job that asks for 4 GiB."""
+    import numpy  # noqa: F401 - mapped before the limit, as a worker's imports are
+
     from hub.artifacts import ArtifactStore
 
+    memory_mb = limit_mb.value = _vm_size_mb() + 1024
     apply_memory_limit(memory_mb)
     jobs = JobStore(CatalogStore(db_url))
     runtime = SimpleNamespace(
@@ -77,8 +83,9 @@ def test_b18_memory_limit_fails_the_job_typed(tmp_path: Path) -> None:
     db_url = sqlite_url(tmp_path / "registry.db")
     jobs = JobStore(CatalogStore(db_url))
     job = jobs.create(model="m.x", version=1, task="hungry", input={}, params={})
-    limit_mb = _vm_size_mb() + 1024  # room to import and run, far from 4 GiB more
-    proc = mp.get_context("spawn").Process(
+    spawn = mp.get_context("spawn")
+    limit_mb = spawn.Value("q", 0)
+    proc = spawn.Process(
         target=_run_limited, args=(db_url, job.id, str(tmp_path / "artifacts"), limit_mb)
     )
     t0 = time.monotonic()
@@ -87,4 +94,4 @@ def test_b18_memory_limit_fails_the_job_typed(tmp_path: Path) -> None:
     assert proc.exitcode == 0 and time.monotonic() - t0 < 30
     got = jobs.get(job.id)
     assert got.state == "failed" and got.error["code"] == "memory_limit_exceeded", got
-    assert f"{limit_mb} MiB" in got.error["message"]
+    assert f"{limit_mb.value} MiB" in got.error["message"]
