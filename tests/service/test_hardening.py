@@ -196,7 +196,9 @@ def test_b15_deadline_per_model_kind(hub: Hub) -> None:
     assert settings.for_kind("deadline_s", "simulator") == 1.0
     assert settings.for_kind("deadline_s", "something-else") == 60.0
     default = Settings(database_url="sqlite://", artifacts_dir=Path("."))
-    assert default.for_kind("deadline_s", "simulator") > default.for_kind("deadline_s", "keras")
+    # a full batch of SMILES fits the Keras deadline at 10 ms a molecule (a shared machine)
+    assert default.for_kind("deadline_s", "keras") >= default.max_batch * 0.010
+    assert 0 < default.for_kind("deadline_s", "simulator") <= 600
 
 
 def test_b15_each_item_marks_the_rest_when_the_budget_is_gone() -> None:
