@@ -115,7 +115,9 @@ def require(  # noqa: ANN201 - a FastAPI dependency
         # A cached key and model answer in microseconds on the event loop; a lookup in the
         # catalog goes to a thread (a sync dependency would pay the thread hop every time:
         # about 0.2-0.5 ms, measured by bench/auth_overhead.py).
-        if _answered_from_cache(request, policy):
+        caller = None if policy.manage else _cached_caller(request, policy)
+        if caller is not None:
+            request.state.caller = caller
             return check(request)
         return await run_in_threadpool(check, request)
 
@@ -141,18 +143,31 @@ def require(  # noqa: ANN201 - a FastAPI dependency
     return authorized
 
 
-def _answered_from_cache(request: Request, policy: Policy) -> bool:
-    if policy.manage:  # a write re-reads the model's owner
-        return False
-    try:
-        token = bearer_token(request)
-        model = request.path_params.get(policy.model) if policy.model else None
-        if model is not None and policy.model != "name":
-            model = parse_ref(model).name
-    except HubError:
-        return False  # let the full check raise it, in a thread
+def _cached_caller(request: Request, policy: Policy) -> Caller | None:
+    """The caller, when neither they nor the model of ``policy`` needs a query (else None: a
+    web session, an unknown or expired key, an uncached model go the full way, in a thread)."""
+    caller = getattr(request.state, "caller", None)
     gate = get_gate(request)
-    return gate.is_cached(token, model)
+    if caller is None:
+        if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
+            return None
+        try:
+            token = bearer_token(request)
+        except HubError:
+            return None
+        address = request.client.host if request.client else None
+        caller = gate.cached_caller(token, address=address)
+        if caller is None:
+            return None
+    if policy.model is not None:
+        try:
+            ref = request.path_params[policy.model]
+            name = ref if policy.model == "name" else parse_ref(ref).name
+        except (HubError, KeyError):
+            return None
+        if not gate.is_model_cached(name):
+            return None
+    return caller
 
 
 def policy_of(dependency: object) -> Policy | None:
