@@ -129,6 +129,7 @@ class Job:
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    owner: str | None = None  # the submitter's user name (None: before identities, or a build)
 
     @property
     def done(self) -> bool:

@@ -208,6 +208,7 @@ class JobRow(Base):
             created_at=as_utc(self.created_at),
             started_at=as_utc(self.started_at),
             finished_at=as_utc(self.finished_at),
+            owner=self.owner,
         )
 
 

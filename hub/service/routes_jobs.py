@@ -55,6 +55,7 @@ class JobPublic(BaseModel):
     version: int
     task: str
     state: str
+    owner: str | None = Field(None, description="the user who submitted it")
     params: dict[str, Any]
     progress: dict[str, Any]
     message: str
@@ -75,6 +76,7 @@ class JobPublic(BaseModel):
             version=j.version,
             task=j.task,
             state=j.state,
+            owner=j.owner,
             params=j.params,
             progress={"step": j.step, "total": j.total, "fraction": round(frac, 4)},
             message=j.message,

@@ -25,8 +25,11 @@ def test_jobs_are_their_submitters(hub: Hub) -> None:
         assert hub.client.get(path, headers=hub.headers("other")).status_code == 404
         assert hub.client.get(path, headers=hub.headers("member")).status_code == 404
         assert hub.client.get(path).status_code == 401
-    assert hub.client.get(f"/v1/jobs/{mine}", headers=hub.headers("user")).status_code == 200
-    assert hub.client.get(f"/v1/jobs/{mine}", headers=hub.headers("admin")).status_code == 200
+    own = hub.client.get(f"/v1/jobs/{mine}", headers=hub.headers("user"))
+    assert own.status_code == 200 and own.json()["owner"] == jobs.get(mine).owner is not None
+    admin_view = hub.client.get(f"/v1/jobs/{mine}", headers=hub.headers("admin"))
+    assert admin_view.status_code == 200 and admin_view.json()["owner"] == own.json()["owner"]
+    assert jobs.get(theirs).owner != jobs.get(mine).owner
     # someone else's job answers like a job that does not exist
     nothing = hub.client.get(
         "/v1/jobs/00000000-0000-0000-0000-000000000000", headers=hub.headers("other")
