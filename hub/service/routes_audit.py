@@ -25,7 +25,7 @@ from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.auth.audit import AuditEvent, AuditLog, audit_log_for, query_audit
+from hub.auth.audit import AuditEntry, AuditEvent, AuditLog, audit_log_for, query_audit
 from hub.auth.identity import ANONYMOUS, Caller
 from hub.auth.quotas import Quotas, job_cost, prediction_cost
 from hub.errors import HubError
@@ -41,29 +41,8 @@ _REQUEST: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
 
 
 # -- the route ----------------------------------------------------------------------------
-class AuditEntryPublic(BaseModel):
-    id: int
-    at: datetime
-    user: str | None
-    key_id: str | None
-    action: str
-    model: str | None
-    version: int | None
-    target: str | None
-    n_inputs: int
-    inputs_sha256: str | None
-    cost: int
-    status: int
-    error: str | None
-    duration_us: int
-    address: str | None
-    request_id: str | None
-    prev_sha256: str
-    sha256: str
-
-
 class AuditPage(BaseModel):
-    data: list[AuditEntryPublic]
+    data: list[AuditEntry]  # the catalog's own record (a dataclass), as pydantic reads it
     count: int
 
 
@@ -97,7 +76,7 @@ def list_audit(
         limit=limit,
         offset=offset,
     )
-    return AuditPage(data=[AuditEntryPublic(**r.to_dict()) for r in rows], count=count)
+    return AuditPage(data=rows, count=count)
 
 
 # -- the hooks ----------------------------------------------------------------------------
