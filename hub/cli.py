@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hub import cli_admin, cli_audit
+from hub.cli_support import console, err, fail
 from hub.config import load_settings
 from hub.errors import HubError
 
@@ -34,13 +34,6 @@ app.add_typer(cli_admin.groups_app, name="groups")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_audit.quotas_app, name="quotas")
 models_app.command("visibility")(cli_admin.model_visibility)
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: HubError) -> None:
-    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(1)
 
 
 def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
@@ -115,7 +108,7 @@ def _announce_builds(settings: Any, only: list[str]) -> None:
     try:
         planned = announce_builds(load_plugins().recipes(), store, only=only)
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         store.close()
     if planned:
@@ -377,7 +370,7 @@ def build(
                 progress=progress,
             )
         except HubError as exc:
-            _fail(exc)
+            fail(exc)
         except (KeyboardInterrupt, SystemError) as exc:
             # Interrupted inside TensorFlow's C code, the KeyboardInterrupt can come out as a
             # SystemError; only after a stop signal is that an interruption.
@@ -421,7 +414,7 @@ def models_show(name: str) -> None:
     try:
         card = model_card(CatalogStore(load_settings().database_url), name, plugins=load_plugins())
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     console.print_json(card.model_dump_json())
 
 
@@ -433,7 +426,7 @@ def models_alias(name: str, alias: str, version: int) -> None:
     try:
         a = CatalogStore(load_settings().database_url).set_alias(name, alias, version)
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"{a.model}@{a.alias} -> {a.version}")
 
 
@@ -478,7 +471,7 @@ def predict(
             result = _runtime().predict(ref, batch, extra)
             model, version, outputs = result.model, result.version, result.outputs
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     for raw, out in zip(batch, outputs, strict=True):
         print(json.dumps({"model": model, "version": version, "input": raw, **out}))
 

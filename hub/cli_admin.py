@@ -11,28 +11,13 @@ import os
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
-from hub.errors import HubError
+from hub.cli_support import console, err, open_catalog, open_store
 
-console = Console()
-err = Console(stderr=True)
 keys_app = typer.Typer(help="API keys: create (printed once), list, revoke.", no_args_is_help=True)
 users_app = typer.Typer(help="Users: create, list, disable, enable.", no_args_is_help=True)
 groups_app = typer.Typer(help="Groups of users, to share models with.", no_args_is_help=True)
-
-
-def _fail(exc: HubError) -> None:
-    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(1)
-
-
-def _store():  # noqa: ANN202 - a CatalogStore (imported lazily: the CLI starts fast)
-    from hub.catalog import CatalogStore
-    from hub.config import load_settings
-
-    return CatalogStore(load_settings().database_url)
 
 
 def global_options(
@@ -65,8 +50,7 @@ def keys_create(
     """Make a key for USER and print it once (it is stored only as a hash)."""
     from hub.auth import keys, users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         users.ensure_user(store, user)
         key, token = keys.create_key(
             store,
@@ -75,10 +59,6 @@ def keys_create(
             label=label,
             expires_in_days=expires_days,
         )
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     err.print(
         f"key [bold]{key.id}[/bold] for {key.user} ({', '.join(key.scopes)}); "
         "shown once, keep it now:"
@@ -94,7 +74,7 @@ def keys_list(
     """Every key: id, user, scopes, created, last used, state (never the key itself)."""
     from hub.auth import keys
 
-    store = _store()
+    store = open_store()
     try:
         found = keys.list_keys(store, user=user)
     finally:
@@ -135,13 +115,8 @@ def keys_revoke(key_id: str) -> None:
     """Revoke key KEY_ID (its public id, from `hub keys list`); servers refuse it within 1 s."""
     from hub.auth import keys
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         key = keys.revoke_key(store, key_id)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"revoked key {key.id} of {key.user}")
 
 
@@ -151,13 +126,8 @@ def users_create(name: str, display_name: str = "") -> None:
     """Add user NAME (lower-case letters, digits, '_', '.', '-')."""
     from hub.auth import users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         users.create_user(store, name, display_name=display_name)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"user {name} created; make a key with `hub keys create --user {name}`")
 
 
@@ -166,7 +136,7 @@ def users_list() -> None:
     """Every user with their groups."""
     from hub.auth import users
 
-    store = _store()
+    store = open_store()
     try:
         found = users.list_users(store)
     finally:
@@ -180,13 +150,8 @@ def users_list() -> None:
 def _set_disabled(name: str, disabled: bool) -> None:
     from hub.auth import users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         users.set_user_disabled(store, name, disabled)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"user {name} {'disabled (all their keys stop)' if disabled else 'enabled'}")
 
 
@@ -208,13 +173,8 @@ def groups_create(name: str) -> None:
     """Make group NAME (then `hub models visibility MODEL group:NAME`)."""
     from hub.auth import users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         users.create_group(store, name)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"group {name} created")
 
 
@@ -223,13 +183,8 @@ def groups_add(group: str, user: str) -> None:
     """Add USER to GROUP."""
     from hub.auth import users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         g = users.add_member(store, group, user)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"group {g.name}: {', '.join(g.members)}")
 
 
@@ -238,13 +193,8 @@ def groups_remove(group: str, user: str) -> None:
     """Take USER out of GROUP."""
     from hub.auth import users
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         g = users.remove_member(store, group, user)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"group {g.name}: {', '.join(g.members) or '(empty)'}")
 
 
@@ -253,7 +203,7 @@ def groups_list() -> None:
     """Every group with its members."""
     from hub.auth import users
 
-    store = _store()
+    store = open_store()
     try:
         found = users.list_groups(store)
     finally:
@@ -273,14 +223,9 @@ def model_visibility(
     owner: Annotated[str | None, typer.Option(help="give the model to this user")] = None,
 ) -> None:
     """Show or set who may see model NAME (and, with --owner, who owns it)."""
-    store = _store()
-    try:
+    with open_catalog() as store:
         if visibility is None and owner is None:
             model = store.get_model(name)
         else:
             model = store.set_visibility(name, visibility, owner=owner)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(f"{model.name}: {model.visibility}, owner {model.owner}")

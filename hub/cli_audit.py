@@ -9,13 +9,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from hub.errors import HubError
+from hub.cli_support import console, err, open_catalog, open_store
 
-console = Console()
-err = Console(stderr=True)
 audit_app = typer.Typer(
     help="The audit trail: who did what, when (newest first); 'verify' checks its chain.",
     invoke_without_command=True,
@@ -24,18 +21,6 @@ quotas_app = typer.Typer(
     help="Per-user limits: requests per minute, items (cost units) per day.",
     no_args_is_help=True,
 )
-
-
-def _store():  # noqa: ANN202 - a CatalogStore (imported lazily: the CLI starts fast)
-    from hub.catalog import CatalogStore
-    from hub.config import load_settings
-
-    return CatalogStore(load_settings().database_url)
-
-
-def _fail(exc: HubError) -> None:
-    err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(1)
 
 
 @audit_app.callback()
@@ -55,8 +40,7 @@ def audit_list(
         return
     from hub.auth.audit import query_audit
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         rows, count = query_audit(
             store.engine,
             user=user,
@@ -67,10 +51,6 @@ def audit_list(
             limit=limit,
             offset=offset,
         )
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     if as_json:
         data = [r.to_dict() for r in rows]
         print(json.dumps({"data": data, "count": count}, default=str, indent=1))
@@ -101,7 +81,7 @@ def audit_verify(
     sha256 it prints elsewhere: a later run that ends on the same row must print it again."""
     from hub.auth.audit import verify_chain
 
-    store = _store()
+    store = open_store()
     try:
         found = verify_chain(store.engine)
     finally:
@@ -147,13 +127,8 @@ def quotas_set(
     """Set a user's limits (for all their keys); an option left out keeps the default."""
     from hub.auth.quotas import set_user_quota
 
-    store = _store()
-    try:
+    with open_catalog() as store:
         q = set_user_quota(store, user, requests_per_minute=per_minute, items_per_day=items_per_day)
-    except HubError as exc:
-        _fail(exc)
-    finally:
-        store.close()
     console.print(
         f"{q.user}: {q.requests_per_minute if q.requests_per_minute is not None else 'default'}"
         f" requests/min, {q.items_per_day if q.items_per_day is not None else 'default'} items/day"
@@ -168,7 +143,7 @@ def quotas_list() -> None:
     from hub.config import load_settings
 
     s = load_settings()
-    store = _store()
+    store = open_store()
     try:
         found = list_user_quotas(store)
     finally:
@@ -192,7 +167,7 @@ def quotas_clear(user: str) -> None:
     """Back to the default limits for ``user``."""
     from hub.auth.quotas import clear_user_quota
 
-    store = _store()
+    store = open_store()
     try:
         clear_user_quota(store, user)
     finally:
