@@ -15,6 +15,7 @@ A domain gives the hub these parts, each a small typed record:
 - :class:`Annotator`   adds evidence (an applicability-domain check) to each output.
 - :class:`Task`        a long computation on a model (relaxation, MD), run as a job.
 - :class:`Recipe`      trains (or configures) a model and returns what to register.
+- :class:`Trainer`     trains a model from a user's table (:class:`TrainingTable`).
 
 The hub never imports a domain by name: a broken plugin is reported and skipped.
 """
@@ -29,7 +30,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hub.entities import DatasetInfo, Metric, ModelInfo
+from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
 from hub.errors import PluginError
 
 if TYPE_CHECKING:
@@ -62,6 +63,12 @@ class InputType:
     # read without parsing or allocating it; a batch's total is bounded per model kind
     # (``HUB_MAX_BATCH_COST``). None: the size of the input's largest string or array.
     cost: Callable[[Any], float] | None = None
+    # key(obj) -> str: the input's identity, for finding duplicates in a training table (a
+    # canonical SMILES); None: inputs are never merged
+    key: Callable[[Any], str] | None = None
+    # the annotator (by name, with a ``fit``) that gives published and trained models of this
+    # input type their applicability domain; None: such models carry no ``in_domain``
+    domain_annotator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,42 @@ class Annotator:
     input_type: str
     description: str
     build: Callable[..., Callable[[Any], dict[str, Any]]]
+    # fit(reference, held_out) -> (params, artifacts): fits the annotator to a model's training
+    # inputs (parsed objects) and checks it on held-out ones (e.g. chooses a similarity
+    # threshold); returns the ``build`` params and the artifacts (role -> bytes) it needs
+    fit: (
+        Callable[[Sequence[Any], Sequence[Any]], tuple[dict[str, Any], dict[str, bytes]]] | None
+    ) = None
+
+
+@dataclass(frozen=True)
+class TrainingTable:
+    """A user's training data, read, checked and deduplicated by the hub (:mod:`hub.training`):
+    ``inputs`` are parsed domain objects, ``raw`` the strings they came from, ``y`` the targets
+    (float, shape (n,); 0/1 for classification)."""
+
+    inputs: list[Any]
+    raw: list[str]
+    y: np.ndarray
+    task: str  # "regression" | "classification"
+    output: OutputSpec
+    name: str  # the data set's name (its file name)
+    sha256: str  # of the file as uploaded
+    rows: int  # rows in the file, usable or not
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """Trains a model from a user's table (``hub train``, ``POST /v1/models/{name}/train``):
+    ``train(ctx, table)`` returns what to register, like a :class:`Recipe`'s ``train``.
+    ``params`` are the full-size defaults (``ctx.params``); ``tasks`` what it can learn."""
+
+    name: str
+    input_type: str
+    description: str
+    train: Callable[[RecipeContext, TrainingTable], RecipeResult]
+    tasks: tuple[str, ...] = ("regression",)
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,6 +241,7 @@ class Domain:
     annotators: tuple[Annotator, ...] = ()
     tasks: tuple[Task, ...] = ()
     recipes: tuple[Recipe, ...] = ()
+    trainers: tuple[Trainer, ...] = ()
 
 
 class PluginRegistry:
@@ -207,7 +251,16 @@ class PluginRegistry:
         self.domains = {d.name: d for d in domains}
         self.errors = dict(errors or {})
         self._by: dict[str, dict[str, Any]] = {
-            k: {} for k in ("input", "featurizer", "simulator", "kind", "annotator", "task")
+            k: {}
+            for k in (
+                "input",
+                "featurizer",
+                "simulator",
+                "kind",
+                "annotator",
+                "task",
+                "trainer",
+            )
         }
         for d in domains:
             for part, key in (
@@ -217,6 +270,7 @@ class PluginRegistry:
                 (d.model_kinds, "kind"),
                 (d.annotators, "annotator"),
                 (d.tasks, "task"),
+                (d.trainers, "trainer"),
             ):
                 for item in part:
                     if item.name in self._by[key]:
@@ -250,6 +304,13 @@ class PluginRegistry:
 
     def annotator(self, name: str) -> Annotator:
         return self._get("annotator", name)
+
+    def trainer(self, name: str) -> Trainer:
+        return self._get("trainer", name)
+
+    def trainers_for(self, input_type: str) -> list[Trainer]:
+        """The trainers of ``input_type`` (the first is the default one)."""
+        return [t for t in self._by["trainer"].values() if t.input_type == input_type]
 
     def model_kind(self, name: str) -> ModelKind | None:
         return self._by["kind"].get(name)

@@ -61,6 +61,10 @@ class Molecule:
     removed: list[str] = field(default_factory=list)  # fragments stripped (salts, solvents)
     neutralized: bool = False
 
+    def key(self) -> str:
+        """The molecule's identity in a training table: its standardised canonical SMILES."""
+        return self.smiles
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"smiles": self.smiles}
         notes = []

@@ -35,6 +35,8 @@ def domain() -> Domain:
         explain=explain_molecule,
         depict=depict_molecule,
         example="c1ccccc1O",
+        key=Molecule.key,
+        domain_annotator=TANIMOTO_DOMAIN.name,
     )
     reaction = InputType(
         name="reaction_smiles",

@@ -57,6 +57,8 @@ from hub.sdk.plugins import (
     RecipeResult,
     Simulator,
     Task,
+    Trainer,
+    TrainingTable,
     load_plugins,
 )
 
@@ -91,6 +93,8 @@ __all__ = [
     "RunError",
     "Simulator",
     "Task",
+    "Trainer",
+    "TrainingTable",
     "Unauthenticated",
     "Unavailable",
     "Version",

@@ -27,6 +27,8 @@ from hub.plugins import (
     RecipeResult,
     Simulator,
     Task,
+    Trainer,
+    TrainingTable,
     load_plugins,
 )
 
@@ -45,5 +47,7 @@ __all__ = [
     "RecipeResult",
     "Simulator",
     "Task",
+    "Trainer",
+    "TrainingTable",
     "load_plugins",
 ]
