@@ -5,3 +5,20 @@ The core (this package) knows nothing about molecules or atoms: domains plug in 
 """
 
 __version__ = "0.1.0"
+
+# The Python API of publishing, imported on first use (TensorFlow is slow to import):
+# ``hub.publish``, ``hub.train``, ``hub.export_model``, ``hub.import_model``.
+_LAZY = {
+    "publish": "hub.publishing",
+    "train": "hub.training",
+    "export_model": "hub.packs",
+    "import_model": "hub.packs",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attributes loaded lazily (PEP 562)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hub' has no attribute {name!r}")

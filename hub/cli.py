@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub import cli_admin, cli_audit
+from hub import cli_admin, cli_audit, cli_packs, cli_publish, cli_train
 from hub.cli_support import console, err, fail
 from hub.config import load_settings
 from hub.errors import HubError
@@ -34,6 +34,9 @@ app.add_typer(cli_admin.groups_app, name="groups")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_audit.quotas_app, name="quotas")
 models_app.command("visibility")(cli_admin.model_visibility)
+cli_publish.register(app)  # hub publish
+cli_train.register(app)  # hub train
+cli_packs.register(app)  # hub export, hub import
 
 
 def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import

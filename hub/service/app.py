@@ -13,7 +13,16 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from hub import __version__
 from hub.config import Settings, load_settings
 from hub.runtime import Runtime
-from hub.service import routes_auth, routes_health, routes_inputs, routes_jobs, routes_models, web
+from hub.service import (
+    routes_auth,
+    routes_health,
+    routes_inputs,
+    routes_jobs,
+    routes_models,
+    routes_publish,
+    routes_train,
+    web,
+)
 from hub.service.deps import PageError, document_security, gate_of
 from hub.service.errors import BodyLimit, RequestContext, install_error_handlers
 from hub.service.routes_audit import install as install_audit
@@ -52,6 +61,8 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(routes_models.router)
+    app.include_router(routes_publish.router)  # POST /v1/models, /v1/models/{name}/versions
+    app.include_router(routes_train.router)  # POST /v1/models/{name}/train
     app.include_router(routes_jobs.router)
     app.include_router(routes_health.router)
     app.include_router(routes_inputs.router)

@@ -1,0 +1,7 @@
+"""Placeholder router; filled in by the publish work (issue 15)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["publishing"])
