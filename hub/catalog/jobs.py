@@ -38,6 +38,9 @@ from hub.entities import FINAL_STATES, Job
 from hub.errors import InvalidRequest, NotFound
 
 BUILD_TASK = "build"  # a model being built by `hub serve --build` (never claimed by workers)
+# a model trained from a user's table (hub.training): version 0 of the model to be, run by the
+# job workers like a domain's task; its input is what hub.training.run_training_job reads
+TRAIN_TASK = "train"
 
 
 class JobStore:

@@ -43,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from hub.catalog.jobs import JobStore
+from hub.catalog.jobs import TRAIN_TASK, JobStore
 from hub.config import Settings
 from hub.entities import Job
 from hub.errors import HubError, InvalidRequest, PluginError
@@ -147,6 +147,20 @@ def submit_job(
         params=checked,
         owner=owner,
     )
+
+
+def _run_task(runtime: Any, job: Job, progress: Any) -> dict[str, Any]:
+    """The job's computation: training a model from a table (the hub's own task), or a
+    domain's task on a loaded model version."""
+    if job.task == TRAIN_TASK:
+        from hub.training import run_training_job  # TensorFlow: imported by workers only
+
+        return run_training_job(runtime, job, progress)
+    task = runtime.plugins.task(job.task)
+    version = runtime.store.get_version(job.model, job.version)
+    predictor = runtime.predictor(version)
+    obj = runtime.plugins.input_type(task.input_type).parse(runtime.jobs.input_of(job.id))
+    return task.run(predictor, obj, job.params, progress)
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -324,11 +338,7 @@ def run_job(
                     raise Cancelled
 
         try:
-            task = runtime.plugins.task(job.task)
-            version = runtime.store.get_version(job.model, job.version)
-            predictor = runtime.predictor(version)
-            obj = runtime.plugins.input_type(task.input_type).parse(jobs.input_of(job.id))
-            result = task.run(predictor, obj, job.params, progress)
+            result = _run_task(runtime, job, progress)
             data = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
             sha = runtime.artifacts.put_bytes(data)
             done = finish("succeeded", result_sha256=sha, message="done")
