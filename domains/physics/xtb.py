@@ -2,7 +2,8 @@
 
 tblite works in atomic units (Hartree, Bohr); results are converted here to eV, eV/Å, Debye
 and elementary charges. The thread count is set explicitly (one thread is fastest for small
-molecules). An SCF that does not converge is the item's ``scf_not_converged`` error.
+molecules), on tblite's OpenMP runtime through threadpoolctl. An SCF that does not converge
+is the item's ``scf_not_converged`` error.
 
 Cost before work: every molecule is checked against ``limits``
 (:data:`~domains.physics.limits.XTB_LIMITS` by default: 250 atoms, 600 basis functions, 200 Å
@@ -12,7 +13,6 @@ wide) before tblite is called, as ``too_many_atoms``, ``too_expensive`` or
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,10 +37,13 @@ def gfn2_xtb(
 ) -> Callable[[Atoms], dict[str, Any]]:
     """GFN2-xTB single points; ``electronic_temperature_K`` in K, ``charge`` in e."""
     from tblite.interface import Calculator
+    from threadpoolctl import threadpool_limits
 
     checked = limits_from(limits, XTB_LIMITS, "GFN2-xTB")
-
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by tblite's OpenMP runtime at start
+    # tblite's OpenMP runtime is loaded with it and read OMP_NUM_THREADS then: setting the
+    # variable now would do nothing (measured: 2 threads on 2 cores). threadpoolctl sets the
+    # loaded runtime's thread count itself, for the process (only tblite uses OpenMP here).
+    threadpool_limits(limits=threads, user_api="openmp")
 
     def compute(atoms: Atoms) -> dict[str, Any]:
         heavy = [int(z) for z in atoms.numbers if z > ELEMENTS_MAX_Z]
