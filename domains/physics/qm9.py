@@ -29,14 +29,12 @@ from ase import Atoms, units
 from hub.sdk import Annotator
 
 HARTREE_EV = float(units.Hartree)  # 27.211386... eV per hartree (ASE's CODATA value)
-ELEMENTS = ("H", "C", "N", "O", "F")
 CITATION = (
     "Ramakrishnan, Dral, Rupp, von Lilienfeld, Quantum chemistry structures and properties of "
     "134 kilo molecules, Sci. Data 1, 140022 (2014); data as packaged in qm9pack "
     "(R. Ramakrishnan)"
 )
 LICENSE = "MIT (qm9pack); see domains/physics/data/DATA.md"
-GEOMETRY_LEVEL = "B3LYP/6-31G(2df,p)"
 PARTS = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 _COLUMNS = ["Index", "SMILES", "Elements", "XYZ_Ang", "HOMO_LUMO_gap_au",
             "InternalEnergy_0K_au", "Dipole_debye"]  # fmt: skip
