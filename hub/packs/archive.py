@@ -1,24 +1,26 @@
-"""The ``.hubpack`` container: a plain zip (stored, not compressed) with a fixed layout.
+"""The ``.hubpack`` container: a zip in one canonical form, so that any changed byte shows.
 
-Writing (:func:`write_pack`) is deterministic for the same members (sorted names, fixed
-timestamps and permissions, no compression, no comment) and atomic (a temporary file beside
-the target, renamed into place: a failed export leaves no half pack).
+A pack is a zip whose members are *stored* (not compressed), in a fixed order (``manifest.json``,
+``manifest.sha256``, ``card.md``, then ``artifacts/<sha256>`` sorted), each with the same
+fixed header fields (1980-01-01 00:00, mode 0644, no extra field, no comment, no data
+descriptor, no zip64), the central directory right after the last member and no archive
+comment. :func:`write_pack` writes exactly that (its own encoder, not :mod:`zipfile`'s, so the
+bytes do not depend on the Python version) atomically: a temporary file beside the target,
+renamed into place. Any zip tool lists and extracts it (``unzip -l``, ``unzip -p``).
 
-Reading (:class:`PackReader`) trusts nothing in the file. Before any member is read it checks:
+:class:`PackReader` trusts nothing in the file. Before any member's content is read it checks:
 
 - the pack's size, the number of members, each member's size and their total (413);
-- every member name against the layout (``manifest.json``, ``manifest.sha256``, ``card.md``,
-  ``artifacts/<sha256>``): a path outside the root, a directory, a symlink, a duplicate or any
-  other name is refused (422 ``unsafe_pack`` / ``unexpected_member``);
-- no encryption, compression only by ``stored`` or ``deflated``, at most
-  :data:`MAX_RATIO` uncompressed bytes per compressed byte (a zip bomb);
-- that the members tile the file exactly: the first at offset 0, each local header followed
-  by its data and then the next member, the central directory right after the last one and
-  no archive comment. Overlapping members (the quines of zip bombs), bytes hidden between
-  members, bytes before the first or after the end are all refused.
+- every member name against the layout: a path outside the root, a directory, a duplicate or
+  any other name is refused (422 ``unsafe_pack`` / ``unexpected_member``); so are encrypted,
+  compressed (deflate: a zip bomb's tool) or non-regular (symlink) members;
+- that every byte outside the members' contents is the canonical one (:func:`_layout`):
+  headers, order, offsets, central directory, end record. Overlapping members, bytes hidden
+  between members, before the first or after the end, a changed date or attribute: refused.
 
-A file that is not a zip, is truncated, fails a member's CRC or does not tile is
-:class:`PackCorrupt` (an :class:`~hub.errors.IntegrityError`).
+The contents are then checked by their CRC while read and by their sha256 against the
+manifest (:mod:`hub.packs.importer`). Damage is :class:`PackCorrupt` (an
+:class:`~hub.errors.IntegrityError`): not a zip, truncated, a CRC or a layout that differs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import stat
 import struct
 import tempfile
 import zipfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -41,11 +44,19 @@ MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest.sha256"
 CARD = "card.md"
 ARTIFACT_DIR = "artifacts/"
+_FIRST = (MANIFEST, MANIFEST_DIGEST, CARD)
 _MEMBER = re.compile(r"^(manifest\.json|manifest\.sha256|card\.md|artifacts/[0-9a-f]{64})$")
-_DATE = (1980, 1, 1, 0, 0, 0)  # the zip epoch: the same bytes for the same members
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes before a member's name
 _CHUNK = 1 << 20
-MAX_RATIO = 100  # uncompressed bytes per compressed byte of a deflated member
+_ZIP32 = 0xFFFFFFFF  # sizes and offsets at or over this need zip64, which packs never use
+
+# The canonical headers (APPNOTE 4.3.7, 4.3.12, 4.3.16): stored, 1980-01-01 00:00, unix 0644
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END = struct.Struct("<4sHHHHIIH")
+_VERSION = 20  # 2.0: stored files and folders
+_MADE_BY = (3 << 8) | _VERSION  # unix
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01
+_MODE = (stat.S_IFREG | 0o644) << 16
 
 
 class PackCorrupt(IntegrityError):
@@ -59,53 +70,93 @@ class PackCorrupt(IntegrityError):
 @dataclass(frozen=True)
 class PackLimits:
     """How big a pack may be (bytes): the file, one member, all members unpacked; how many
-    artifacts; how big its manifest and card."""
+    artifacts; how big its manifest and card. Packs never need zip64: under 4 GiB."""
 
     max_pack_bytes: int = 2 * 1024**3
     max_member_bytes: int = 1024**3
-    max_unpacked_bytes: int = 2 * 1024**3
     max_artifacts: int = 64
     max_manifest_bytes: int = 4 * 1024**2
     max_card_bytes: int = 4 * 1024**2
+
+    def __post_init__(self) -> None:
+        if self.max_pack_bytes >= _ZIP32:
+            raise ValueError("a hubpack stays under 4 GiB (no zip64)")
 
 
 def artifact_member(sha: str) -> str:
     return f"{ARTIFACT_DIR}{sha}"
 
 
+def _order(name: str) -> tuple[int, str]:
+    """The manifest first (a reader sees what the pack is at once), then its digest, the
+    card, the artifacts by name."""
+    return (_FIRST.index(name), "") if name in _FIRST else (len(_FIRST), name)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    crc: int
+    size: int
+
+
+def _local_header(e: _Entry) -> bytes:
+    name = e.name.encode("ascii")
+    head = _LOCAL.pack(
+        b"PK\x03\x04", _VERSION, 0, 0, 0, _DOS_DATE, e.crc, e.size, e.size, len(name), 0
+    )
+    return head + name
+
+
+def _layout(entries: list[_Entry]) -> tuple[list[tuple[int, bytes]], int]:
+    """Every byte of the canonical pack of ``entries`` (in canonical order) but the members'
+    contents: (offset, bytes) pieces, and the pack's total size."""
+    pieces: list[tuple[int, bytes]] = []
+    central = b""
+    at = 0
+    for e in entries:
+        header = _local_header(e)
+        pieces.append((at, header))
+        name = e.name.encode("ascii")
+        central += _CENTRAL.pack(
+            b"PK\x01\x02", _MADE_BY, _VERSION, 0, 0, 0, _DOS_DATE, e.crc, e.size, e.size,
+            len(name), 0, 0, 0, 0, _MODE, at,
+        ) + name  # fmt: skip
+        at += len(header) + e.size
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), at, 0)
+    pieces.append((at, central + end))
+    return pieces, at + len(central) + len(end)
+
+
 def write_pack(path: Path, members: Iterable[tuple[str, bytes]]) -> tuple[str, int]:
-    """Write ``members`` (name, bytes) as a pack at ``path``, atomically; returns the pack's
-    sha256 and size in bytes."""
+    """Write ``members`` (name, bytes) as a canonical pack at ``path``, atomically; returns
+    the pack's sha256 and size in bytes."""
     path = Path(path)
+    items = sorted(members, key=lambda m: _order(m[0]))
+    for name, _ in items:
+        _check_name(name)
+    entries = [_Entry(name, zlib.crc32(data), len(data)) for name, data in items]
+    pieces, total = _layout(entries)
+    if total >= _ZIP32:
+        raise PayloadTooLarge("a hubpack stays under 4 GiB", limit="max_pack_bytes")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".hubpack-", dir=path.parent)
+    h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
-                for name, data in sorted(members, key=lambda m: _order(m[0])):
-                    info = zipfile.ZipInfo(name, date_time=_DATE)
-                    info.create_system = 3  # unix: the mode below is read as such
-                    info.external_attr = (stat.S_IFREG | 0o644) << 16
-                    info.compress_type = zipfile.ZIP_STORED
-                    zf.writestr(info, data)
+            for (_, header), (_, data) in zip(pieces, items, strict=False):
+                for chunk in (header, data):
+                    h.update(chunk)
+                    fh.write(chunk)
+            h.update(pieces[-1][1])
+            fh.write(pieces[-1][1])
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest(), path.stat().st_size
-
-
-def _order(name: str) -> tuple[int, str]:
-    """The manifest first (a reader sees what the pack is at once), then its digest, the
-    card, the artifacts."""
-    first = (MANIFEST, MANIFEST_DIGEST, CARD)
-    return (first.index(name), "") if name in first else (len(first), name)
+    return h.hexdigest(), total
 
 
 class PackReader:
@@ -115,12 +166,9 @@ class PackReader:
     def __init__(self, path: Path, limits: PackLimits) -> None:
         self.path = Path(path)
         self.limits = limits
-        try:
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise InvalidRequest(f"cannot read the pack {self.path}: {exc.strerror}") from exc
         if not self.path.is_file():
-            raise InvalidRequest(f"{self.path} is not a file", code="invalid_pack")
+            raise InvalidRequest(f"{self.path} is not a readable file", code="invalid_pack")
+        size = self.path.stat().st_size
         if size > limits.max_pack_bytes:
             raise PayloadTooLarge(
                 f"the pack is {size} bytes, over the limit of {limits.max_pack_bytes}",
@@ -129,11 +177,12 @@ class PackReader:
             )
         self.size = size
         self._fh: BinaryIO = open(self.path, "rb")
+        self._zip: zipfile.ZipFile | None = None
         try:
             self._zip = zipfile.ZipFile(self._fh)
             self.members = self._check()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, struct.error,
-                EOFError, ValueError, UnicodeDecodeError) as exc:  # fmt: skip
+                EOFError, ValueError, UnicodeError) as exc:  # fmt: skip
             self.close()
             raise PackCorrupt(f"not a readable hubpack (truncated or damaged): {exc}") from exc
         except BaseException:
@@ -147,26 +196,24 @@ class PackReader:
         self.close()
 
     def close(self) -> None:
-        zf = getattr(self, "_zip", None)
-        if zf is not None:
-            zf.close()
-        fh = getattr(self, "_fh", None)
-        if fh is not None:
-            fh.close()
+        if self._zip is not None:
+            self._zip.close()
+        self._fh.close()
+
+    def names(self) -> set[str]:
+        return set(self.members)
 
     def _check(self) -> dict[str, zipfile.ZipInfo]:
-        zf, limits = self._zip, self.limits
-        if zf.comment:
-            raise PackCorrupt("the pack has an archive comment (a hubpack never has one)")
-        infos = zf.infolist()
-        if len(infos) > limits.max_artifacts + 3:
+        assert self._zip is not None
+        infos = self._zip.infolist()
+        if len(infos) > self.limits.max_artifacts + len(_FIRST):
             raise PayloadTooLarge(
-                f"the pack has {len(infos)} members, over the limit of {limits.max_artifacts + 3}",
+                f"the pack has {len(infos)} members, over the limit of "
+                f"{self.limits.max_artifacts + len(_FIRST)}",
                 limit="max_artifacts",
-                maximum=limits.max_artifacts,
+                maximum=self.limits.max_artifacts,
             )
         members: dict[str, zipfile.ZipInfo] = {}
-        total = 0
         for info in infos:
             name = info.filename
             _check_name(name)
@@ -180,74 +227,45 @@ class PackReader:
                 )
             if info.flag_bits & 0x1:
                 raise InvalidRequest(f"member {name!r} is encrypted", code="unsafe_pack")
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            if info.compress_type != zipfile.ZIP_STORED:
                 raise InvalidRequest(
-                    f"member {name!r} uses compression method {info.compress_type} "
-                    "(a hubpack uses stored or deflated)",
+                    f"member {name!r} is compressed (method {info.compress_type}); a hubpack "
+                    "stores its members as they are",
                     code="unsafe_pack",
                 )
-            if info.file_size > limits.max_member_bytes:
+            if info.file_size > self.limits.max_member_bytes:
                 raise PayloadTooLarge(
-                    f"member {name!r} unpacks to {info.file_size} bytes, over the limit of "
-                    f"{limits.max_member_bytes}",
+                    f"member {name!r} is {info.file_size} bytes, over the limit of "
+                    f"{self.limits.max_member_bytes}",
                     limit="max_member_bytes",
-                    maximum=limits.max_member_bytes,
+                    maximum=self.limits.max_member_bytes,
                 )
-            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-                raise PackCorrupt(f"member {name!r}: stored sizes disagree")
-            if info.file_size > max(info.compress_size, 1024) * MAX_RATIO:
-                raise InvalidRequest(
-                    f"member {name!r} unpacks {info.file_size} bytes from "
-                    f"{info.compress_size} (over {MAX_RATIO}:1): refused as a zip bomb",
-                    code="unsafe_pack",
-                )
-            total += info.file_size
             members[name] = info
-        if total > limits.max_unpacked_bytes:
-            raise PayloadTooLarge(
-                f"the pack unpacks to {total} bytes, over the limit of {limits.max_unpacked_bytes}",
-                limit="max_unpacked_bytes",
-                maximum=limits.max_unpacked_bytes,
-            )
-        self._check_tiling(infos)
+        self._check_layout(members)
         return members
 
-    def _check_tiling(self, infos: list[zipfile.ZipInfo]) -> None:
-        """The members follow each other from offset 0 to the central directory, with no gap
-        and no overlap, and the local headers agree with the central directory."""
-        at = 0
-        for info in sorted(infos, key=lambda i: i.header_offset):
-            if info.header_offset != at:
-                raise PackCorrupt(
-                    f"member {info.filename!r} starts at byte {info.header_offset}, expected "
-                    f"{at} (overlapping members or hidden bytes)"
-                )
-            if info.flag_bits & 0x8:
-                raise PackCorrupt(f"member {info.filename!r} has a data descriptor")
-            self._fh.seek(at)
-            raw = self._fh.read(_LOCAL_HEADER.size)
-            if len(raw) != _LOCAL_HEADER.size:
-                raise PackCorrupt("the pack is truncated (a local header is cut)")
-            sig, _, _, method, _, _, _, _, _, n_name, n_extra = _LOCAL_HEADER.unpack(raw)
-            if sig != b"PK\x03\x04" or method != info.compress_type:
-                raise PackCorrupt(f"the local header of {info.filename!r} is damaged")
-            if self._fh.read(n_name) != info.orig_filename.encode("utf-8"):
-                raise PackCorrupt(f"the local header of {info.filename!r} names another file")
-            at += _LOCAL_HEADER.size + n_name + n_extra + info.compress_size
-        start_dir = getattr(self._zip, "start_dir", at)
-        if start_dir != at:
+    def _check_layout(self, members: dict[str, zipfile.ZipInfo]) -> None:
+        """Every byte but the contents is the canonical one (see :func:`_layout`)."""
+        entries = [
+            _Entry(n, members[n].CRC, members[n].file_size) for n in sorted(members, key=_order)
+        ]
+        pieces, total = _layout(entries)
+        if total != self.size:
             raise PackCorrupt(
-                f"{start_dir - at} bytes between the last member and the central directory"
+                f"the pack is {self.size} bytes where its members make {total}: bytes were "
+                "added, removed or hidden"
             )
-
-    def names(self) -> set[str]:
-        return set(self.members)
+        for offset, expected in pieces:
+            self._fh.seek(offset)
+            if self._fh.read(len(expected)) != expected:
+                raise PackCorrupt(
+                    f"the pack's zip structure differs from a hubpack's at byte {offset} "
+                    "(a changed header, order or offset)"
+                )
 
     def read(self, name: str, max_bytes: int) -> bytes:
         """A member's bytes (at most ``max_bytes``: more is a 413), its CRC checked."""
-        info = self.members.get(name)
-        if info is None:
-            raise PackCorrupt(f"the pack has no {name}")
+        info = self._info(name)
         if info.file_size > max_bytes:
             raise PayloadTooLarge(
                 f"{name} is {info.file_size} bytes, over the limit of {max_bytes}",
@@ -260,9 +278,6 @@ class PackReader:
 
     def extract(self, name: str, dst: IO[bytes]) -> tuple[str, int]:
         """Copy a member into ``dst``; returns the sha256 and size of what was copied."""
-        info = self.members.get(name)
-        if info is None:
-            raise PackCorrupt(f"the pack has no {name}")
         h = hashlib.sha256()
         size = 0
 
@@ -272,19 +287,23 @@ class PackReader:
             size += len(chunk)
             dst.write(chunk)
 
-        self._copy(info, write)
+        self._copy(self._info(name), write)
         return h.hexdigest(), size
 
-    def _copy(self, info: zipfile.ZipInfo, write) -> None:  # noqa: ANN001 - bytes -> None
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = self.members.get(name)
+        if info is None:
+            raise PackCorrupt(f"the pack has no {name}")
+        return info
+
+    def _copy(self, info: zipfile.ZipInfo, write: Callable[[bytes], object]) -> None:
         """Stream a member's bytes to ``write``, never more than its declared size; a CRC
         failure or a short member is :class:`PackCorrupt`."""
+        assert self._zip is not None
         left = info.file_size
         try:
             with self._zip.open(info) as src:
-                while True:
-                    chunk = src.read(min(_CHUNK, left + 1))
-                    if not chunk:
-                        break
+                while chunk := src.read(min(_CHUNK, left + 1)):
                     if len(chunk) > left:
                         raise PackCorrupt(f"{info.filename} is longer than it says")
                     left -= len(chunk)
