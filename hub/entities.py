@@ -40,13 +40,20 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class Metric:
-    """A figure measured on held-out data: ``value`` (mean) and ``std`` over ``n`` splits."""
+    """A figure measured on held-out data: ``value`` (mean) and ``std`` over ``n`` splits.
+
+    ``source`` says who measured it: ``"hub"`` (the hub's own code, at build or registration) or
+    ``"publisher"`` (declared by whoever published the model, not checked by the hub).
+    ``n_samples`` is the number of held-out samples behind the figure (per split), when known.
+    """
 
     name: str
     value: float
     split: str = "test"
     std: float | None = None
     n: int | None = None
+    source: str = "hub"
+    n_samples: int | None = None
 
 
 @dataclass(frozen=True)

@@ -143,10 +143,21 @@ class MetricRow(Base):
     value: Mapped[float] = mapped_column(Float)
     std: Mapped[float | None] = mapped_column(Float, nullable=True)
     n: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "hub" (measured by the hub) or "publisher" (declared by the publisher); see Metric
+    source: Mapped[str] = mapped_column(String(20), default="hub", server_default="hub")
+    n_samples: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[VersionRow] = relationship(back_populates="metrics")
 
     def to_entity(self) -> Metric:
-        return Metric(name=self.name, value=self.value, split=self.split, std=self.std, n=self.n)
+        return Metric(
+            name=self.name,
+            value=self.value,
+            split=self.split,
+            std=self.std,
+            n=self.n,
+            source=self.source or "hub",
+            n_samples=self.n_samples,
+        )
 
 
 class AliasRow(Base):

@@ -261,7 +261,13 @@ class CatalogStore:
                         status="ready",
                         metrics=[
                             MetricRow(
-                                name=m.name, value=float(m.value), split=m.split, std=m.std, n=m.n
+                                name=m.name,
+                                value=float(m.value),
+                                split=m.split,
+                                std=m.std,
+                                n=m.n,
+                                source=m.source,
+                                n_samples=m.n_samples,
                             )
                             for m in new.metrics
                         ],

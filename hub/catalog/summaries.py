@@ -87,6 +87,8 @@ def read_summaries(
         MetricRow.split,
         MetricRow.std,
         MetricRow.n,
+        MetricRow.source,
+        MetricRow.n_samples,
     ).where(MetricRow.version_id.in_(latest_ids))
     if metric_names is not None:
         first = (
@@ -96,8 +98,12 @@ def read_summaries(
         )
         wanted = wanted.where(or_(MetricRow.name.in_(list(metric_names)), MetricRow.id.in_(first)))
     metrics: dict[int, list[Metric]] = {}
-    for vid, name, value, split, std, n in conn.execute(wanted.order_by(MetricRow.id)).all():
-        metrics.setdefault(vid, []).append(Metric(name, value, split, std, n))
+    for vid, name, value, split, std, n, source, n_samples in conn.execute(
+        wanted.order_by(MetricRow.id)
+    ).all():
+        metrics.setdefault(vid, []).append(
+            Metric(name, value, split, std, n, source=source or "hub", n_samples=n_samples)
+        )
     out = []
     for row in rows:
         fields = dict(zip(_MODEL_COLUMNS, row, strict=True))
