@@ -13,6 +13,7 @@ _LAZY = {
     "train": "hub.training",
     "export_model": "hub.packs",
     "import_model": "hub.packs",
+    "screen": "hub.screening",  # bulk screening on Dask (issue 16)
 }
 
 

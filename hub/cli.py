@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub import cli_admin, cli_audit, cli_packs, cli_publish, cli_train
+from hub import cli_admin, cli_audit, cli_packs, cli_publish, cli_screen, cli_train
 from hub.cli_support import console, err, fail
 from hub.config import load_settings
 from hub.errors import HubError
@@ -37,6 +37,7 @@ models_app.command("visibility")(cli_admin.model_visibility)
 cli_publish.register(app)  # hub publish
 cli_train.register(app)  # hub train
 cli_packs.register(app)  # hub export, hub import
+cli_screen.register(app)  # hub screen
 
 
 def _runtime():  # noqa: ANN202 - imported lazily: TensorFlow is slow to import
@@ -161,6 +162,38 @@ def _watch_signal_handlers(every_s: float = 5.0) -> None:
     threading.Thread(target=watch, name="signal-watch", daemon=True).start()
 
 
+def _start_engine(settings: Any, http_workers: int) -> None:
+    """Heavy work on Dask: the embedded cluster (unless ``HUB_DASK_SCHEDULER`` names one),
+    started in the background so serving starts at once; with several HTTP worker processes,
+    started now and its address exported, so that they all share it. Then the screen
+    supervisor, which resumes the screens a killed hub left behind."""
+    import threading
+
+    from hub import engine
+    from hub.screening.driver import supervisor_for
+
+    if not settings.dask_scheduler and http_workers > 1:
+        address = engine.local_cluster(settings.dask_workers).scheduler_address
+        os.environ["HUB_DASK_SCHEDULER"] = address
+        settings = settings.with_(dask_scheduler=address)
+    elif not settings.dask_scheduler:
+        threading.Thread(
+            target=engine.local_cluster,
+            args=(settings.dask_workers,),
+            name="dask-start",
+            daemon=True,
+        ).start()
+    supervisor_for(settings)
+
+
+def _stop_engine() -> None:
+    from hub import engine
+    from hub.screening.driver import stop_supervisors
+
+    stop_supervisors()
+    engine.shutdown()
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -178,12 +211,17 @@ def serve(
         list[str] | None,
         typer.Option("--build-only", help="build only these models (implies --build)"),
     ] = None,
+    dask: Annotated[
+        bool, typer.Option(help="run screens on Dask (embedded cluster or HUB_DASK_SCHEDULER)")
+    ] = True,
 ) -> None:
-    """Serve the catalog, the prediction API and the jobs (OpenAPI docs at /docs).
+    """Serve the catalog, the prediction API, the jobs and the screens (OpenAPI docs at
+    /docs). Screens run on Dask: an embedded LocalCluster (one worker process per core), or
+    the cluster at HUB_DASK_SCHEDULER.
 
     SIGTERM and SIGINT stop it cleanly: the HTTP server drains, job workers give their
-    running jobs back to the queue and exit, the background build unwinds; then the process
-    ends as the signal would have ended it."""
+    running jobs back to the queue and exit, screens stay resumable, the background build
+    unwinds; then the process ends as the signal would have ended it."""
     import uvicorn
 
     from hub.jobs import JobSupervisor
@@ -212,6 +250,8 @@ def serve(
             )
         if job_workers:
             supervisor = JobSupervisor(settings, job_workers).start()
+        if dask:
+            _start_engine(settings, workers)
         uvicorn.run(
             "hub.service.app:create_app",
             factory=True,
@@ -230,6 +270,8 @@ def serve(
         if supervisor is not None:
             err.print("stopping the job workers (running jobs go back to the queue)")
             supervisor.stop()
+        if dask:
+            _stop_engine()
         if builder is not None and builder.poll() is None:
             # `hub build` unwinds on SIGTERM: it removes its work folder and registers nothing
             # half-made; the next `hub build` carries on where it stopped.
@@ -242,11 +284,42 @@ def serve(
     _exit_like(stopped_by)
 
 
+def _dask_worker(scheduler: str, n: int, name: str | None) -> None:
+    """Become a Dask worker of ``scheduler`` (``n`` processes, one thread each) with the hub
+    and its plugins preloaded; the process is replaced by ``dask worker``."""
+    from hub.engine.cluster import WORKER_ENV
+
+    for key, value in WORKER_ENV.items():
+        os.environ.setdefault(key, value)
+    args = [sys.executable, "-m", "distributed.cli.dask_worker", scheduler]
+    args += ["--nthreads", "1", "--nworkers", str(max(n, 1)), "--preload", "hub.engine.preload"]
+    if name:
+        args += ["--name", name]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)
+
+
 @app.command()
-def worker(n: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
-    """Run job workers only (beside a `hub serve --job-workers 0`, on this or another host
-    sharing the catalog database and artifact folder). SIGTERM or SIGINT stops them: their
-    running jobs go back to the queue."""
+def worker(
+    n: Annotated[int, typer.Option(help="worker processes")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="join this Dask scheduler (tcp://host:8786) as a worker of screens and "
+            "jobs, with the hub and its plugins preloaded"
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="the Dask worker's name")] = None,
+) -> None:
+    """Run workers only. With --scheduler: a Dask worker on this host for the cluster the hub
+    submits to (HUB_DASK_SCHEDULER); it needs the catalog database and the artifact store
+    (HUB_ARTIFACTS_URL) the hub uses. Without: job workers beside a `hub serve
+    --job-workers 0`, on this or another host sharing the catalog database and artifact
+    folder. SIGTERM or SIGINT stops them: their running jobs go back to the queue."""
+    if scheduler:
+        _dask_worker(scheduler, n, name)
+        return
     from hub.jobs import JobSupervisor
 
     signal.signal(signal.SIGTERM, _raise_stop)

@@ -3,6 +3,14 @@
 - ``HUB_HOME`` (current directory): where ``registry.db`` and ``artifacts/`` live
 - ``HUB_DATABASE_URL`` (``sqlite:///$HUB_HOME/registry.db``): SQLAlchemy URL of the catalog
 - ``HUB_ARTIFACTS_DIR`` (``$HUB_HOME/artifacts``): the content-addressed artifact folder
+- ``HUB_ARTIFACTS_URL`` (unset): an fsspec URL of the artifact store instead of the folder
+  (``file:///shared/hub-artifacts``, ``s3://bucket/hub``): what workers on other hosts write to
+- ``HUB_DASK_SCHEDULER`` (unset): ``tcp://host:8786``, an existing Dask cluster for the heavy
+  work (screens, jobs); unset: an embedded ``LocalCluster`` started by the hub
+- ``HUB_DASK_WORKERS`` (the number of cores): worker processes of the embedded cluster (one
+  thread each)
+- ``HUB_SCREEN_CHUNK`` (5000): molecules per chunk of a screen (1,000 to 10,000 is sensible)
+- ``HUB_SCREEN_MAX_BYTES`` (2 GiB): largest screen input file
 - ``HUB_MAX_BATCH`` (20000): most inputs in one predict request
 - ``HUB_MAX_BODY_BYTES`` (32 MiB): largest request body
 - ``HUB_MAX_INPUT_CHARS`` (20000): longest single string input
@@ -62,7 +70,8 @@ def allowed_hosts_from(env: dict[str, str] | os._Environ) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    artifacts_dir: Path
+    # a local folder, or an fsspec URL string (HUB_ARTIFACTS_URL): see hub.artifacts
+    artifacts_dir: Path | str
     max_batch: int = 20_000
     max_body_bytes: int = 32 * 1024 * 1024
     max_input_chars: int = 20_000
@@ -83,6 +92,11 @@ class Settings:
     # Host header names answered (TrustedHostMiddleware) and the public base URL of examples
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     public_url: str | None = None
+    # heavy work on Dask (hub.engine): an existing scheduler, else an embedded LocalCluster
+    dask_scheduler: str | None = None
+    dask_workers: int = 0  # 0: one per core
+    screen_chunk: int = 5000
+    screen_max_bytes: int = 2 * 1024**3
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
@@ -105,7 +119,8 @@ def load_settings(home: str | Path | None = None) -> Settings:
     base = Path(home or env.get("HUB_HOME") or Path.cwd()).resolve()
     return Settings(
         database_url=env.get("HUB_DATABASE_URL") or sqlite_url(base / "registry.db"),
-        artifacts_dir=Path(env.get("HUB_ARTIFACTS_DIR") or base / "artifacts").resolve(),
+        artifacts_dir=env.get("HUB_ARTIFACTS_URL")
+        or Path(env.get("HUB_ARTIFACTS_DIR") or base / "artifacts").resolve(),
         max_batch=int(env.get("HUB_MAX_BATCH", 20_000)),
         max_body_bytes=int(env.get("HUB_MAX_BODY_BYTES", 32 * 1024 * 1024)),
         max_input_chars=int(env.get("HUB_MAX_INPUT_CHARS", 20_000)),
@@ -121,4 +136,8 @@ def load_settings(home: str | Path | None = None) -> Settings:
         kind_threads=parse_per_kind(env.get("HUB_KIND_THREADS"), DEFAULT_KIND_THREADS, int),
         allowed_hosts=allowed_hosts_from(env),
         public_url=env.get("HUB_PUBLIC_URL") or None,
+        dask_scheduler=env.get("HUB_DASK_SCHEDULER") or None,
+        dask_workers=int(env.get("HUB_DASK_WORKERS") or 0),
+        screen_chunk=int(env.get("HUB_SCREEN_CHUNK") or 5000),
+        screen_max_bytes=int(env.get("HUB_SCREEN_MAX_BYTES") or 2 * 1024**3),
     )

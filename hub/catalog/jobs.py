@@ -287,15 +287,19 @@ class JobStore:
             ]
 
     def result_shas(self) -> set[str]:
-        """The sha256 of every job result the catalog refers to."""
+        """The sha256 of every job result the catalog refers to, and of every file of a
+        screen (its input, chunks and result): what the artifact sweep must keep."""
+        from hub.catalog.screens import ScreenStore
+
         with self.catalog.session() as s:
-            return {
+            jobs = {
                 sha
                 for sha in s.scalars(
                     select(JobRow.result_sha256).where(JobRow.result_sha256.is_not(None))
                 ).all()
                 if sha
             }
+        return jobs | ScreenStore(self.catalog).shas()
 
     def requeue_lost(
         self,
