@@ -372,4 +372,14 @@ def _undo(
         return  # the catalog is gone: leave the files to the orphan sweep
     for sha in added:
         if sha not in referenced:
-            artifacts.path(sha).unlink(missing_ok=True)
+            _delete(artifacts, sha)
+
+
+def _delete(artifacts: ArtifactStore, sha: str) -> None:
+    """Remove one stored file (a local folder, or a store behind an fsspec URL)."""
+    path = artifacts.path(sha)
+    fs = getattr(artifacts, "fs", None)
+    if fs is None:
+        Path(path).unlink(missing_ok=True)
+    elif fs.exists(path):
+        fs.rm(path)

@@ -8,12 +8,13 @@ The manifest's own sha256 is the text of ``manifest.sha256`` (``sha256sum`` form
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hub import __version__
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version
@@ -40,10 +41,45 @@ class FileEntry(_Strict):
     size: int = Field(ge=0)
 
 
-class OutputEntry(_Strict):
-    name: Short
-    unit: Short
-    description: Annotated[str, Field(max_length=2000)] = ""
+def _entry(name: str, record: type, bounds: dict[str, Any]) -> type[BaseModel]:
+    """A strict schema with the fields of the dataclass ``record`` (so that a field added to
+    the record travels in packs at once), the types of ``bounds`` replacing its own."""
+    hints = get_type_hints(record)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        default = ... if f.default is dataclasses.MISSING else f.default
+        fields[f.name] = (bounds.get(f.name, hints[f.name]), default)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+Count = Annotated[int | None, Field(ge=0, le=2**31 - 1)]
+OutputEntry = _entry(
+    "OutputEntry",
+    OutputSpec,
+    {"name": Short, "unit": Short, "description": Annotated[str, Field(max_length=2000)]},
+)
+MetricEntry = _entry(
+    "MetricEntry",
+    Metric,
+    {
+        "name": Short,
+        "split": Short,
+        "n": Count,
+        "n_samples": Count,
+        "source": Annotated[str, Field(max_length=20)],
+    },
+)
+DatasetEntry = _entry(
+    "DatasetEntry",
+    DatasetInfo,
+    {
+        "name": Annotated[str, Field(max_length=300)],
+        "sha256": Annotated[str, Field(max_length=200)],
+        "size": Annotated[int, Field(ge=0, le=2**62)],
+        "citation": Text,
+        "license": Text,
+    },
+)
 
 
 class ModelEntry(_Strict):
@@ -55,29 +91,13 @@ class ModelEntry(_Strict):
     title: Annotated[str, Field(max_length=300)]
     description: Text = ""
     input_type: Short
-    outputs: Annotated[list[OutputEntry], Field(max_length=100)]
+    outputs: Annotated[list[OutputEntry], Field(max_length=100)]  # type: ignore[valid-type]
     tags: Annotated[list[Short], Field(max_length=100)] = []
     owner: Annotated[str, Field(max_length=200)] = ""
     visibility: Annotated[str, Field(max_length=100)] = ""
     default_alias: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}$")] = "latest"
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-
-class MetricEntry(_Strict):
-    name: Short
-    value: float
-    split: Short = "test"
-    std: float | None = None
-    n: int | None = Field(None, ge=0, le=2**31 - 1)
-
-
-class DatasetEntry(_Strict):
-    name: Annotated[str, Field(max_length=300)]
-    sha256: Annotated[str, Field(max_length=200)]
-    size: int = Field(ge=0, le=2**62)
-    citation: Text = ""
-    license: Text = ""
 
 
 class VersionEntry(_Strict):
@@ -89,9 +109,9 @@ class VersionEntry(_Strict):
     recipe: Annotated[str, Field(max_length=180)] = ""
     recipe_params: dict[str, Any] = {}
     fingerprint: Annotated[str, Field(max_length=64)] = ""
-    dataset: DatasetEntry | None = None
+    dataset: DatasetEntry | None = None  # type: ignore[valid-type]
     software: Annotated[dict[Short, Short], Field(max_length=200)] = {}
-    metrics: Annotated[list[MetricEntry], Field(max_length=2000)] = []
+    metrics: Annotated[list[MetricEntry], Field(max_length=2000)] = []  # type: ignore[valid-type]
     description: Text = ""
     created_at: datetime | None = None
 
@@ -123,7 +143,7 @@ class PackManifest(_Strict):
             title=m.title,
             description=m.description,
             input_type=m.input_type,
-            outputs=tuple(OutputSpec(o.name, o.unit, o.description) for o in m.outputs),
+            outputs=tuple(OutputSpec(**o.model_dump()) for o in m.outputs),
             tags=tuple(m.tags),
             owner=owner,
             visibility=visibility,
@@ -136,6 +156,9 @@ class PackManifest(_Strict):
     def dataset(self) -> DatasetInfo | None:
         d = self.version.dataset
         return DatasetInfo(**d.model_dump()) if d else None
+
+
+_LATER = ("outputs", "tags", "created_at", "updated_at")
 
 
 def build_manifest(
@@ -154,7 +177,7 @@ def build_manifest(
         "exported_at": exported_at.isoformat(),
         "source": {"hub": hub_url, "software": {"model-hub": __version__}},
         "model": {
-            **{k: v for k, v in asdict(model).items() if k not in ("created_at", "updated_at")},
+            **{f: getattr(model, f) for f in ModelEntry.model_fields if f not in _LATER},
             "outputs": [asdict(o) for o in model.outputs],
             "tags": list(model.tags),
             "created_at": _iso(model.created_at),
