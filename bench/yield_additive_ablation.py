@@ -33,11 +33,11 @@ from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domains.chemistry import training
 from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import Reaction, parse_reaction
 from domains.chemistry.recipes import DATA
 from domains.chemistry.recipes_yield import PARAMS, additive_held_out, random_70_30
+from hub.sdk import learning as training
 
 VARIANTS = ("r2", "r1", "r2+feature", "r2+descriptors", "regularised")
 
@@ -107,7 +107,7 @@ def main() -> None:
     print(f"{'variant':<16} {'additive-held-out R2 (groups 1-4)':<36} random 70/30 R2")
     for variant in args.variants:
         changes = {"dropout": 0.3, "weight_decay": 1e-3} if variant == "regularised" else {}
-        mlp = training.MLPParams.from_params({**PARAMS, "members": args.members, **changes})
+        mlp = training.EnsembleParams.from_params({**PARAMS, "members": args.members, **changes})
         x = features(variant, rows)
         held_out = [  # the recipe's own splits and seeds
             r2_of(x, y, (i_tr, i_va, i_te), mlp, seed)

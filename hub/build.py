@@ -33,7 +33,7 @@ from hub.catalog import CatalogStore
 from hub.catalog.jobs import JobStore
 from hub.entities import Job, Version, VersionCreate
 from hub.errors import HubError, IntegrityError, InvalidRequest
-from hub.plugins import Recipe, RecipeContext
+from hub.plugins import Recipe, RecipeContext, RecipeResult
 
 ProgressFn = Callable[[str, float, str], None]  # (model name, fraction 0..1, message)
 log = logging.getLogger(__name__)
@@ -193,24 +193,40 @@ def _build_one(
         result = recipe.train(
             RecipeContext(params=params, put_artifact=put, progress=report, workdir=Path(tmp))
         )
-    for role, sha in result.artifacts.items():  # the row may only point at complete files
+    recipe_ref = f"{recipe.name}@{recipe.revision}"
+    registered = register_result(store, artifacts, recipe.name, result, recipe_ref, params, fp)
+    report(1.0, f"registered {registered.ref}")
+    return BuildOutcome(recipe.name, registered, built=True)
+
+
+def register_result(
+    store: CatalogStore,
+    artifacts: ArtifactStore,
+    name: str,
+    result: RecipeResult,
+    recipe: str,
+    params: Mapping[str, Any],
+    fp: str,
+) -> Version:
+    """Register what a recipe (or a trainer, :mod:`hub.training`) returned as the next
+    version of model ``name``, made by ``recipe`` (``name@revision``) with ``params``. Its
+    artifacts must be stored already: the row may only point at complete files."""
+    for role, sha in result.artifacts.items():
         if not artifacts.exists(sha):
-            raise IntegrityError(f"recipe {recipe.name} registered a missing artifact {role}")
+            raise IntegrityError(f"recipe {recipe} registered a missing artifact {role}")
     new = VersionCreate(
         kind=result.kind,
         spec=result.spec,
         artifacts=result.artifacts,
-        recipe=f"{recipe.name}@{recipe.revision}",
-        recipe_params=params,
+        recipe=recipe,
+        recipe_params=dict(params),
         fingerprint=fp,
         dataset=result.dataset,
         software=software_versions(),
         metrics=result.metrics,
         description=result.description,
     )
-    registered = store.register_version(recipe.name, new)
-    report(1.0, f"registered {registered.ref}")
-    return BuildOutcome(recipe.name, registered, built=True)
+    return store.register_version(name, new)
 
 
 def _chosen(recipes: Sequence[Recipe], only: Sequence[str]) -> list[Recipe]:

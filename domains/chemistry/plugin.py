@@ -23,6 +23,7 @@ def domain() -> Domain:
     from domains.chemistry.recipes import RECIPES
     from domains.chemistry.recipes_products import RECIPES as PRODUCT_RECIPES
     from domains.chemistry.recipes_yield import RECIPES as YIELD_RECIPES
+    from domains.chemistry.trainer import PROPERTY_TRAINER
 
     smiles = InputType(
         name="smiles",
@@ -68,4 +69,5 @@ def domain() -> Domain:
         annotators=(TANIMOTO_DOMAIN, COMPONENTS_SEEN),
         model_kinds=(TEMPLATE_KIND,),
         recipes=RECIPES + YIELD_RECIPES + PRODUCT_RECIPES,
+        trainers=(PROPERTY_TRAINER,),
     )

@@ -1,7 +1,8 @@
-"""Recipes of the molecular property models: load data, split, featurize, train an ensemble,
-evaluate on held-out data, register.
+"""Recipes of the molecular property models: load a data set, featurize, and hand it to the
+hub's training pipeline (:func:`hub.sdk.learning.learn`) configured by :func:`fit_property`,
+which the CSV trainer (:mod:`domains.chemistry.trainer`) uses too.
 
-Evaluation, all measured here and registered:
+Evaluation, all measured by the pipeline and registered:
 
 - ``random``: ``n_splits`` seeded random 80/10/10 splits; RMSE, MAE, R2 as mean and spread.
 - ``scaffold``: one scaffold split (:data:`domains.chemistry.splits.SCAFFOLD_SPLITTER`).
@@ -25,13 +26,11 @@ from typing import Any
 import numpy as np
 
 from domains.chemistry import applicability as ad
-from domains.chemistry import training
 from domains.chemistry.featurizers import default_descriptors, rdkit2d_morgan, rdkit_descriptors
-from domains.chemistry.molecules import parse_molecule
-from domains.chemistry.splits import SCAFFOLD_SPLITTER, random_split, scaffold_split
+from domains.chemistry.molecules import Molecule, parse_molecule
+from domains.chemistry.splits import SCAFFOLD_SPLITTER, scaffold_split
 from hub.sdk import (
     DatasetInfo,
-    Metric,
     ModelInfo,
     OutputSpec,
     Recipe,
@@ -39,6 +38,7 @@ from hub.sdk import (
     RecipeResult,
     sha256_file,
 )
+from hub.sdk.learning import Applicability, Evaluation, HeldOut, learn
 
 DATA = Path(__file__).with_name("data")
 GAUCHE = "MIT (as redistributed by gauche 0.1.6); see domains/chemistry/data/DATA.md"
@@ -81,21 +81,37 @@ class Table:
 
 
 def load_table(data: PropertyData, params: dict[str, Any]) -> Table:
+    """The data set's rows RDKit can read, featurized (a row it cannot read is left out)."""
     with gzip.open(DATA / data.file, "rt", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    featurize = rdkit2d_morgan(params["radius"], params["n_bits"], params["descriptors"])
-    x, y, smiles, mols, elements = [], [], [], [], set()
+    mols, y = [], []
     for r in rows:
         try:
             mol = parse_molecule(r[data.smiles_column])
         except Exception:  # noqa: BLE001 - a data set row RDKit cannot read is left out
             continue
-        x.append(featurize(mol))
+        mols.append(mol)
         y.append(float(r[data.target_column]))
-        smiles.append(mol.smiles)
-        mols.append(mol.mol)
+    return featurize_table(mols, np.array(y, np.float32), params, len(rows))
+
+
+def featurize_table(
+    mols: list[Molecule], y: np.ndarray, params: dict[str, Any], rows: int
+) -> Table:
+    """Standardised molecules and their targets (n,) as a :class:`Table`, featurized with
+    the ``radius``, ``n_bits`` and ``descriptors`` of ``params``; ``rows``: in the file."""
+    featurize = rdkit2d_morgan(params["radius"], params["n_bits"], params["descriptors"])
+    elements: set[str] = set()
+    for mol in mols:
         elements |= {a.GetSymbol() for a in mol.mol.GetAtoms()}
-    return Table(np.stack(x), np.array(y, np.float32), smiles, mols, elements, len(rows))
+    return Table(
+        np.stack([featurize(m) for m in mols]),
+        y,
+        [m.smiles for m in mols],
+        [m.mol for m in mols],
+        elements,
+        rows,
+    )
 
 
 def descriptor_names(choice: list[str] | str | None) -> list[str]:
@@ -104,104 +120,45 @@ def descriptor_names(choice: list[str] | str | None) -> list[str]:
     return list(choice or default_descriptors())
 
 
-def _aggregate(per_split: list[dict[str, float]], split: str) -> list[Metric]:
-    return [
-        Metric(
-            name=k,
-            value=float(np.mean([d[k] for d in per_split])),
-            split=split,
-            std=float(np.std([d[k] for d in per_split])),
-            n=len(per_split),
-        )
-        for k in per_split[0]
-    ]
-
-
-def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred - y) ** 2))) if len(y) else float("nan")
-
-
-def domain_metrics(
-    sim: np.ndarray, y: np.ndarray, pred: np.ndarray, threshold: float, split: str
-) -> list[Metric]:
-    inside = sim >= threshold
-    out = [
-        Metric("fraction_in_domain", float(inside.mean()), split),
-        Metric("rmse_in_domain", _rmse(y[inside], pred[inside]), split),
-    ]
-    if (~inside).any():
-        out.append(Metric("rmse_out_of_domain", _rmse(y[~inside], pred[~inside]), split))
-    return out
-
-
-def train_property_model(
-    ctx: RecipeContext, data: PropertyData, output: OutputSpec
+def fit_property(
+    ctx: RecipeContext,
+    t: Table,
+    output: OutputSpec,
+    dataset: DatasetInfo,
+    *,
+    task: str = "regression",
+    evaluation: dict[str, Any] | None = None,
 ) -> RecipeResult:
+    """The hub's pipeline (:func:`hub.sdk.learning.learn`) configured for a molecular
+    property: the scaffold split as the held-out groups, the Tanimoto applicability domain,
+    the featurizer and annotator in the spec. Shared by the recipes and the CSV trainer."""
     p = ctx.params
-    mlp = training.MLPParams.from_params(p)
-    ctx.progress(0.0, f"featurizing {data.name}")
-    t = load_table(data, p)
     fps = ad.fingerprints(t.mols)
-    fits = p["n_splits"] + int(p["scaffold_split"]) + 1
-    step = 0
 
-    def fit(i_tr: np.ndarray, i_va: np.ndarray, seed: int, label: str) -> Any:
-        nonlocal step
-        ctx.progress(step / fits, f"training {label}")
-        step += 1
-        return training.fit_ensemble(t.x[i_tr], t.y[i_tr], t.x[i_va], t.y[i_va], mlp, seed)
+    def similarity(test: np.ndarray, train: np.ndarray) -> np.ndarray:
+        return ad.nearest_similarities([fps[i] for i in test], [fps[i] for i in train])
 
-    per_split, held = [], {"y": [], "mean": [], "std": [], "sim": []}
-    for s in range(p["n_splits"]):
-        i_tr, i_va, i_te = random_split(len(t.y), seed=p["seed"] + s)
-        mean, std = training.predict_members(
-            fit(i_tr, i_va, p["seed"] + s, f"split {s + 1}"), t.x[i_te]
-        )
-        per_split.append(training.regression_metrics(t.y[i_te], mean))
-        sim = ad.nearest_similarities([fps[i] for i in i_te], [fps[i] for i in i_tr])
-        for key, val in (("y", t.y[i_te]), ("mean", mean), ("std", std), ("sim", sim)):
-            held[key].append(val)
-    y, mean, std, sim = (np.concatenate(held[k]) for k in ("y", "mean", "std", "sim"))
-    mean_random, std_random = mean, std
-    scale = training.fit_sigma_scale(y, mean, std)
-    threshold = ad.choose_threshold(sim)
-    metrics = _aggregate(per_split, "random")
-    metrics += [
-        Metric(k, v, "random")
-        for k, v in training.calibration_metrics(y, mean, std * scale).items()
-    ]
-    metrics += [Metric("sigma_scale", scale, "random"), Metric("ad_threshold", threshold, "random")]
-    metrics += domain_metrics(sim, y, mean, threshold, "random")
-    if p["scaffold_split"]:
+    def scaffold() -> list[HeldOut]:
         i_tr, i_va, i_te = scaffold_split(t.smiles)
-        mean, _ = training.predict_members(fit(i_tr, i_va, p["seed"], "scaffold split"), t.x[i_te])
-        metrics += _aggregate([training.regression_metrics(t.y[i_te], mean)], "scaffold")
-        sim = ad.nearest_similarities([fps[i] for i in i_te], [fps[i] for i in i_tr])
-        metrics += domain_metrics(sim, t.y[i_te], mean, threshold, "scaffold")
+        return [HeldOut("scaffold", i_tr, i_va, i_te, p["seed"], "scaffold split")]
 
-    order = np.random.default_rng(p["seed"] + 1000).permutation(len(t.y))
-    n_val = max(1, len(t.y) // 10)
-    final = training.with_uncertainty(
-        fit(order[n_val:], order[:n_val], p["seed"] + 1000, "final model"), scale
+    unit = "probability" if task == "classification" else output.unit
+    learned = learn(
+        ctx,
+        t.x,
+        t.y,
+        Evaluation(
+            quantity=output.name,
+            unit=unit,
+            task=task,
+            held_out=scaffold if p["scaffold_split"] else None,
+            held_out_text={"scaffold": SCAFFOLD_SPLITTER},
+            domain=Applicability(similarity, ad.METHOD, items="molecules"),
+        ),
     )
-    path = ctx.workdir / "model.keras"
-    final.save(path)
-    rmse = next(m for m in metrics if m.name == "rmse" and m.split == "random")
-    plots, captions = training.holdout_plots(
-        ctx.put_artifact, y, mean_random, std_random * scale,
-        quantity=output.name, unit=output.unit,
-        metric_text=f"RMSE {rmse.value:.3f} ± {rmse.std:.3f}",
-        held_out=f"test sets of {p['n_splits']} random splits",
-    )  # fmt: skip
-    artifacts = {
-        "model": ctx.put_artifact(path),
-        "training_smiles": ctx.put_artifact("\n".join(t.smiles).encode()),
-        **plots,
-    }
-    ctx.progress(1.0, "saved")
-    spec = {
-        "input_type": "smiles",
-        "featurizer": {
+    spec = learned.spec(
+        input_type="smiles",
+        featurizer={
             "name": "chemistry.rdkit2d_morgan",
             "params": {
                 "radius": p["radius"],
@@ -210,31 +167,30 @@ def train_property_model(
                 "elements": sorted(t.elements),
             },
         },
-        "outputs": [{"name": output.name, "unit": output.unit}],
-        "uncertainty": "last_column",
-        "plots": captions,
-        "annotators": [
+        outputs=[{"name": output.name, "unit": unit}],
+        annotators=[
             {
-                "name": "chemistry.tanimoto_domain",
-                "params": {"threshold": threshold},
+                "name": ad.TANIMOTO_DOMAIN.name,
+                "params": {"threshold": learned.threshold},
                 "artifacts": ["training_smiles"],
             }
         ],
-        "evaluation": {
-            "random": f"{p['n_splits']} seeded random 80/10/10 splits (train/early-stop/test)",
-            "scaffold": SCAFFOLD_SPLITTER if p["scaffold_split"] else None,
-            "uncertainty": (
-                f"spread of {mlp.members} ensemble members x {scale:.3f}, fitted "
-                "so 68 % of held-out errors fall inside 1 sigma"
-            ),
-            "applicability_domain": (
-                f"{ad.METHOD} >= {threshold:.3f}, the 5th percentile of "
-                "held-out molecules' similarity on the random splits"
-            ),
-            "training_molecules": len(t.y),
-            "unreadable_rows": t.rows - len(t.y),
-        },
+        evaluation={"training_molecules": len(t.y), **(evaluation or {})},
+    )
+    artifacts = {
+        **learned.artifacts,
+        "training_smiles": ctx.put_artifact("\n".join(t.smiles).encode()),
     }
+    return RecipeResult(
+        kind="keras", spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
+    )
+
+
+def train_property_model(
+    ctx: RecipeContext, data: PropertyData, output: OutputSpec
+) -> RecipeResult:
+    ctx.progress(0.0, f"featurizing {data.name}")
+    t = load_table(data, ctx.params)
     dataset = DatasetInfo(
         name=data.name,
         sha256=sha256_file(DATA / data.file),
@@ -242,9 +198,7 @@ def train_property_model(
         citation=data.citation,
         license=GAUCHE,
     )
-    return RecipeResult(
-        kind="keras", spec=spec, artifacts=artifacts, metrics=tuple(metrics), dataset=dataset
-    )
+    return fit_property(ctx, t, output, dataset, evaluation={"unreadable_rows": t.rows - len(t.y)})
 
 
 def property_recipe(

@@ -19,13 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from domains.chemistry import training
 from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import parse_reaction
-from domains.chemistry.recipes import DATA, GAUCHE, _aggregate
+from domains.chemistry.recipes import DATA, GAUCHE
 from hub.sdk import (
     DatasetInfo,
-    Metric,
     ModelInfo,
     OutputSpec,
     Recipe,
@@ -33,6 +31,7 @@ from hub.sdk import (
     RecipeResult,
     sha256_file,
 )
+from hub.sdk.learning import Evaluation, HeldOut, learn
 
 PARAMS: dict[str, Any] = {
     "radius": 2, "n_bits": 4096, "hidden": [512, 128], "dropout": 0.1,
@@ -87,7 +86,6 @@ def additive_held_out(
 
 def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     p = ctx.params
-    mlp = training.MLPParams.from_params(p)
     ctx.progress(0.0, f"featurizing {data.name}")
     with gzip.open(DATA / data.file, "rt", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -101,90 +99,56 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         groups.append(r[data.group_column] if data.group_column else "")
         components |= set(rxn.components)
         counts.append(len(rxn.components))
-    x, y = np.stack(x), np.array(y, np.float32)
-    fits = p["n_splits"] + (4 if p["additive_splits"] else 0) + 1
-    step = 0
 
-    def fit(i_tr: np.ndarray, i_va: np.ndarray, seed: int, label: str) -> Any:
-        nonlocal step
-        ctx.progress(step / fits, f"training {label}")
-        step += 1
-        return training.fit_ensemble(
-            x[i_tr], y[i_tr], x[i_va], y[i_va], mlp, seed, active_columns=True
-        )
+    def additive_splits() -> list[HeldOut]:
+        return [
+            HeldOut(f"additive_out_{k + 1}", i_tr, i_va, i_te, seed, f"additive test {k + 1}")
+            for k, (i_tr, i_va, i_te, seed) in enumerate(additive_held_out(groups, p["seed"]))
+        ]
 
-    per_split, held_y, held_mean, held_std = [], [], [], []
-    for s in range(p["n_splits"]):
-        i_tr, i_va, i_te = random_70_30(len(y), p["seed"] + s)
-        mean, std = training.predict_members(
-            fit(i_tr, i_va, p["seed"] + s, f"split {s + 1}"), x[i_te]
-        )
-        mean = np.clip(mean, 0, 100)
-        per_split.append(training.regression_metrics(y[i_te], mean))
-        held_y.append(y[i_te]), held_mean.append(mean), held_std.append(std)
-    yh, mh, sh = (np.concatenate(a) for a in (held_y, held_mean, held_std))
-    scale = training.fit_sigma_scale(yh, mh, sh)
-    # R2 first: the figure the literature compares, and the card's headline
-    metrics = sorted(_aggregate(per_split, "random_70_30"), key=lambda m: m.name != "r2")
-    metrics += [
-        Metric(k, v, "random_70_30")
-        for k, v in training.calibration_metrics(yh, mh, sh * scale).items()
-    ]
-    metrics.append(Metric("sigma_scale", scale, "random_70_30"))
-    if p["additive_splits"] and data.group_column:
-        for k, (i_tr, i_va, i_te, seed) in enumerate(additive_held_out(groups, p["seed"])):
-            model = fit(i_tr, i_va, seed, f"additive test {k + 1}")
-            mean, _ = training.predict_members(model, x[i_te])
-            metrics += _aggregate(
-                [training.regression_metrics(y[i_te], np.clip(mean, 0, 100))],
-                f"additive_out_{k + 1}",
-            )
-    order = np.random.default_rng(p["seed"] + 1000).permutation(len(y))
-    n_val = max(1, len(y) // 10)
-    final = training.with_uncertainty(
-        fit(order[n_val:], order[:n_val], p["seed"] + 1000, "final model"), scale, upper=100.0
+    learned = learn(
+        ctx,
+        np.stack(x),
+        np.array(y, np.float32),
+        Evaluation(
+            quantity="yield",
+            unit="%",
+            random_split=random_70_30,
+            random_name="random_70_30",
+            random_kind="random 70/30",
+            random_description="seeded random 70/30 splits",
+            held_out=additive_splits if p["additive_splits"] and data.group_column else None,
+            held_out_text={
+                "additive_out": (
+                    "additives sorted by SMILES, dealt into 4 groups, each held out "
+                    "(our grouping, not Ahneman 2018's exact plates)"
+                )
+            },
+            upper=100.0,
+            active_columns=True,
+            headline="r2",  # the figure the literature compares, and the card's headline
+        ),
     )
-    path = ctx.workdir / "model.keras"
-    final.save(path)
-    r2 = next(m for m in metrics if m.name == "r2")
-    plots, captions = training.holdout_plots(
-        ctx.put_artifact, yh, mh, sh * scale, quantity="yield", unit="%",
-        metric_text=f"R2 {r2.value:.3f} ± {r2.std:.3f}",
-        held_out=f"test sets of {p['n_splits']} random 70/30 splits",
-    )  # fmt: skip
-    artifacts = {
-        "model": ctx.put_artifact(path),
-        "training_components": ctx.put_artifact("\n".join(sorted(components)).encode()),
-        **plots,
-    }
-    spec = {
-        "input_type": "reaction_smiles",
-        "featurizer": {
+    spec = learned.spec(
+        input_type="reaction_smiles",
+        featurizer={
             "name": "chemistry.reaction_bag",
             "params": {"radius": p["radius"], "n_bits": p["n_bits"]},
         },
-        "outputs": [{"name": "yield", "unit": "%"}],
-        "uncertainty": "last_column",
-        "plots": captions,
-        "example": rows[0]["rxn"],  # the card's "try it": a reaction of this data set
-        "annotators": [
+        outputs=[{"name": "yield", "unit": "%"}],
+        example=rows[0]["rxn"],  # the card's "try it": a reaction of this data set
+        annotators=[
             {
                 "name": "chemistry.components_seen",
                 "params": {"min_components": min(counts), "max_components": max(counts)},
                 "artifacts": ["training_components"],
             }
         ],
-        "evaluation": {
-            "random_70_30": f"{p['n_splits']} seeded random 70/30 splits",
-            "additive_out": (
-                "additives sorted by SMILES, dealt into 4 groups, each held out "
-                "(our grouping, not Ahneman 2018's exact plates)"
-            )
-            if p["additive_splits"]
-            else None,
-            "uncertainty": f"spread of {mlp.members} members x {scale:.3f}",
-            "training_reactions": len(y),
-        },
+        evaluation={"training_reactions": len(y)},
+    )
+    artifacts = {
+        **learned.artifacts,
+        "training_components": ctx.put_artifact("\n".join(sorted(components)).encode()),
     }
     dataset = DatasetInfo(
         name=data.name,
@@ -193,9 +157,8 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         citation=data.citation,
         license=GAUCHE,
     )
-    ctx.progress(1.0, "saved")
     return RecipeResult(
-        kind="keras", spec=spec, artifacts=artifacts, metrics=tuple(metrics), dataset=dataset
+        kind="keras", spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
     )
 
 

@@ -1,4 +1,4 @@
-"""Seeded data splits: random, and Bemis-Murcko scaffold splits."""
+"""Bemis-Murcko scaffold splits (the random ones are the pipeline's: hub.sdk.learning)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,6 @@ SCAFFOLD_SPLITTER = (
     "first and filled into train, then validation, then test; all acyclic "
     "molecules share the empty scaffold, the largest set, so they are in train"
 )
-
-
-def random_split(
-    n: int, seed: int, test_fraction: float = 0.1, val_fraction: float = 0.1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train, validation and test indices of a seeded random permutation."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, round(n * test_fraction))
-    n_val = max(1, round(n * val_fraction))
-    return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
 
 
 def scaffold_of(smiles: str) -> str:

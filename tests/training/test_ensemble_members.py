@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from domains.chemistry import training
+from hub.learning import ensemble
 
 
 def test_active_columns_model_round_trips_in_safe_mode(tmp_path: Path) -> None:
@@ -18,9 +18,9 @@ def test_active_columns_model_round_trips_in_safe_mode(tmp_path: Path) -> None:
     x = np.zeros((200, 64), np.float32)
     x[:, :5] = rng.normal(size=(200, 5))  # only 5 of 64 columns are ever set
     y = (x[:, 0] * 2 + x[:, 1]).astype(np.float32)
-    p = training.MLPParams(hidden=(16,), epochs=5, patience=2, members=2, dropout=0.0)
-    model = training.fit_ensemble(x[:150], y[:150], x[150:], y[150:], p, 0, active_columns=True)
-    served = training.with_uncertainty(model, 1.5)
+    p = ensemble.EnsembleParams(hidden=(16,), epochs=5, patience=2, members=2, dropout=0.0)
+    model = ensemble.fit_ensemble(x[:150], y[:150], x[150:], y[150:], p, 0, active_columns=True)
+    served = ensemble.with_uncertainty(model, 1.5)
     path = tmp_path / "m.keras"
     served.save(path)
     loaded = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -1,0 +1,264 @@
+"""The one training pipeline of learned property models: a recipe declares its data and its
+evaluation (:class:`Evaluation`), :func:`learn` does the rest.
+
+Steps, in order (every number a recipe registers comes from here):
+
+1. ``n_splits`` seeded random splits (``ctx.params["seed"] + s``; the split function is the
+   recipe's, 80/10/10 by default): an ensemble (:mod:`hub.learning.ensemble`) is trained on
+   the training part with early stopping on the validation part, and scored on the test part.
+   Regression: RMSE, MAE, R2; classification: ROC-AUC, accuracy, Brier score, ECE
+   (:mod:`hub.learning.metrics`), each as mean and spread over the splits.
+2. Uncertainty: the ensemble spread is scaled so 68.3 % of the random splits' held-out errors
+   fall inside one sigma (for a classifier, the error of the probability); the fractions inside
+   1 and 2 sigma and the Spearman correlation of sigma with the error are registered.
+3. Applicability domain, when the recipe gives a similarity (:class:`Applicability`): the
+   threshold is the 5th percentile of held-out inputs' nearest-neighbour similarity to their
+   training part, registered with the error inside and outside it.
+4. Held-out group splits (scaffolds, additives), when the recipe gives them (:class:`HeldOut`):
+   one ensemble each, scored like a random split (``n`` = 1) under its own name.
+5. The served model: an ensemble trained on all rows but a seeded 10 % kept for early stopping
+   (seed + 1000), with the calibrated spread as its second output column; the held-out plots
+   (:mod:`hub.learning.plots`) and the evaluation text of the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hub.entities import Metric
+from hub.learning import ensemble, metrics, plots
+from hub.learning.splits import RANDOM_80_10_10, random_split
+from hub.plugins import RecipeContext
+
+SplitFn = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]  # (n, seed) -> parts
+LABELS = {"rmse": "RMSE", "mae": "MAE", "r2": "R2", "roc_auc": "ROC-AUC", "accuracy": "accuracy"}
+TASKS = ("regression", "classification")
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A held-out group split: its metrics' split ``name`` (``scaffold``), the row indices of
+    its training, validation (early stopping) and test parts, and the seed of its fit."""
+
+    name: str
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    seed: int
+    label: str = ""  # what the progress says while it trains
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """The recipe's applicability domain: ``similarity(test_rows, train_rows)`` is each test
+    row's highest similarity to the training rows, shape (n_test,), in [0, 1]."""
+
+    similarity: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    method: str  # "nearest-neighbour Tanimoto similarity, ..."
+    items: str = "inputs"  # what the rows are, for the card: "molecules"
+    quantile: float = 0.05
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a recipe declares about its model's training and evaluation.
+
+    ``random_split(n, seed)`` makes the random splits (registered under ``random_name``,
+    described as ``"{n_splits} {random_description}"``, the plots' held-out data as "test sets
+    of {n_splits} {random_kind} splits"). ``held_out()``, when given, makes the group splits;
+    ``held_out_text`` describes each kind for the card (None there when not run). ``upper``
+    clips the predictions to [0, upper] (a yield in %); ``active_columns`` makes the networks
+    read only the feature columns set in training (sparse fingerprints); ``headline`` is the
+    metric first on the card and in the parity plot's legend."""
+
+    quantity: str
+    unit: str
+    task: str = "regression"
+    random_split: SplitFn = random_split
+    random_name: str = "random"
+    random_kind: str = "random"
+    random_description: str = RANDOM_80_10_10
+    held_out: Callable[[], Sequence[HeldOut]] | None = None
+    held_out_text: Mapping[str, str] = field(default_factory=dict)
+    domain: Applicability | None = None
+    upper: float | None = None
+    active_columns: bool = False
+    headline: str = ""  # default: rmse, or roc_auc for a classifier
+
+    @property
+    def classification(self) -> bool:
+        return self.task == "classification"
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What :func:`learn` measured and stored: the metrics, the served model and plots
+    (sha256), their captions, the card's evaluation text, the sigma scale and the domain's
+    threshold (None without a domain)."""
+
+    metrics: tuple[Metric, ...]
+    model: str
+    plots: dict[str, str]
+    captions: dict[str, str]
+    evaluation: dict[str, Any]
+    sigma_scale: float
+    threshold: float | None
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        return {"model": self.model, **self.plots}
+
+    def spec(
+        self,
+        *,
+        input_type: str,
+        featurizer: dict[str, Any],
+        outputs: list[dict[str, Any]],
+        annotators: list[dict[str, Any]] | None = None,
+        evaluation: Mapping[str, Any] | None = None,
+        **more: Any,
+    ) -> dict[str, Any]:
+        """The version's spec for the ``keras`` model kind: the recipe's input type,
+        featurizer and outputs, the uncertainty column, the plots, ``more`` (an example), the
+        annotators and the evaluation text (``evaluation`` adds the recipe's own entries)."""
+        return {
+            "input_type": input_type,
+            "featurizer": featurizer,
+            "outputs": outputs,
+            "uncertainty": "last_column",
+            "plots": self.captions,
+            **more,
+            "annotators": annotators or [],
+            "evaluation": {**self.evaluation, **(evaluation or {})},
+        }
+
+
+def learn(ctx: RecipeContext, x: np.ndarray, y: np.ndarray, ev: Evaluation) -> Learned:
+    """Train, evaluate and store an ensemble on features ``x`` (n, n_features) float32 and
+    targets ``y`` (n,) float32 (0/1 labels for a classifier), as the module docstring says.
+    ``ctx.params`` holds :class:`~hub.learning.ensemble.EnsembleParams`' fields,
+    ``n_splits`` and ``seed``; progress goes to ``ctx.progress``."""
+    if ev.task not in TASKS:
+        raise ValueError(f"task {ev.task!r}: one of {TASKS}")
+    p = ctx.params
+    seed, n_splits = int(p["seed"]), int(p["n_splits"])
+    mlp = ensemble.EnsembleParams.from_params(p)
+    headline = ev.headline or ("roc_auc" if ev.classification else "rmse")
+    score = metrics.classification_metrics if ev.classification else metrics.regression_metrics
+    groups = list(ev.held_out()) if ev.held_out is not None else []
+    fits, step = n_splits + len(groups) + 1, 0
+
+    def fit(i_tr: np.ndarray, i_va: np.ndarray, fit_seed: int, label: str) -> Any:
+        nonlocal step
+        ctx.progress(step / fits, f"training {label}")
+        step += 1
+        return ensemble.fit_ensemble(
+            x[i_tr], y[i_tr], x[i_va], y[i_va], mlp, fit_seed,
+            active_columns=ev.active_columns, classification=ev.classification,
+        )  # fmt: skip
+
+    def predict(model: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = ensemble.predict_members(model, x[rows])
+        return (np.clip(mean, 0, ev.upper) if ev.upper is not None else mean), std
+
+    per_split, held = [], {"y": [], "mean": [], "std": [], "sim": []}
+    for s in range(n_splits):
+        i_tr, i_va, i_te = ev.random_split(len(y), seed + s)
+        mean, std = predict(fit(i_tr, i_va, seed + s, f"split {s + 1}"), i_te)
+        per_split.append(score(y[i_te], mean))
+        sim = ev.domain.similarity(i_te, i_tr) if ev.domain else np.zeros(len(i_te))
+        for key, val in (("y", y[i_te]), ("mean", mean), ("std", std), ("sim", sim)):
+            held[key].append(val)
+    y_h, mean_h, std_h, sim_h = (np.concatenate(held[k]) for k in ("y", "mean", "std", "sim"))
+    scale = metrics.fit_sigma_scale(y_h, mean_h, std_h)
+    name = ev.random_name
+    n_h = len(y_h)  # held-out predictions over all random splits
+    per_test = round(n_h / n_splits) if n_splits else None
+    found = _first(metrics.aggregate(per_split, name, per_test), headline)
+    found += [
+        Metric(k, v, name, n_samples=n_h)
+        for k, v in metrics.calibration_metrics(y_h, mean_h, std_h * scale).items()
+    ]
+    found.append(Metric("sigma_scale", scale, name, n_samples=n_h))
+    threshold = None
+    if ev.domain is not None:
+        threshold = float(np.quantile(sim_h, ev.domain.quantile))
+        found.append(Metric("ad_threshold", threshold, name, n_samples=n_h))
+        found += metrics.domain_metrics(
+            sim_h, y_h, mean_h, threshold, name, classification=ev.classification
+        )
+    for g in groups:
+        mean, _ = predict(fit(g.train, g.val, g.seed, g.label or f"{g.name} split"), g.test)
+        scored = metrics.aggregate([score(y[g.test], mean)], g.name, len(g.test))
+        found += _first(scored, headline)
+        if ev.domain is not None and threshold is not None:
+            sim = ev.domain.similarity(g.test, g.train)
+            found += metrics.domain_metrics(
+                sim, y[g.test], mean, threshold, g.name, classification=ev.classification
+            )
+
+    order = np.random.default_rng(seed + 1000).permutation(len(y))
+    n_val = max(1, len(y) // 10)
+    final = ensemble.with_uncertainty(
+        fit(order[n_val:], order[:n_val], seed + 1000, "final model"), scale, upper=ev.upper
+    )
+    path = ctx.workdir / "model.keras"
+    final.save(path)
+    top = next(m for m in found if m.name == headline and m.split == name)
+    text = f"{LABELS.get(headline, headline)} {top.value:.3f} ± {top.std:.3f}"
+    held_out = f"test sets of {n_splits} {ev.random_kind} splits"
+    if ev.classification:
+        stored, captions = plots.classification_plots(
+            ctx.put_artifact, y_h, mean_h, quantity=ev.quantity, metric_text=text,
+            held_out=held_out,
+        )  # fmt: skip
+    else:
+        stored, captions = plots.holdout_plots(
+            ctx.put_artifact, y_h, mean_h, std_h * scale, quantity=ev.quantity, unit=ev.unit,
+            metric_text=text, held_out=held_out,
+        )  # fmt: skip
+    model_sha = ctx.put_artifact(path)
+    ctx.progress(1.0, "saved")
+    return Learned(
+        metrics=tuple(found),
+        model=model_sha,
+        plots=stored,
+        captions=captions,
+        evaluation=_evaluation(ev, n_splits, mlp.members, scale, threshold, bool(groups)),
+        sigma_scale=scale,
+        threshold=threshold,
+    )
+
+
+def _first(found: list[Metric], headline: str) -> list[Metric]:
+    """The headline metric first (a stable sort: the others keep their order)."""
+    return sorted(found, key=lambda m: m.name != headline)
+
+
+def _evaluation(
+    ev: Evaluation,
+    n_splits: int,
+    members: int,
+    scale: float,
+    threshold: float | None,
+    grouped: bool,
+) -> dict[str, Any]:
+    """The card's text about how the figures were measured."""
+    error = "errors of the probability" if ev.classification else "errors"
+    out: dict[str, Any] = {ev.random_name: f"{n_splits} {ev.random_description}"}
+    out |= {k: (text if grouped else None) for k, text in ev.held_out_text.items()}
+    out["uncertainty"] = (
+        f"spread of {members} ensemble members x {scale:.3f}, fitted "
+        f"so 68 % of held-out {error} fall inside 1 sigma"
+    )
+    if ev.domain is not None and threshold is not None:
+        pct = f"{ev.domain.quantile * 100:g}th percentile"
+        out["applicability_domain"] = (
+            f"{ev.domain.method} >= {threshold:.3f}, the {pct} of "
+            f"held-out {ev.domain.items}' similarity on the random splits"
+        )
+    return out
