@@ -14,6 +14,7 @@ app without a network.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,39 @@ class HubClient:
     ) -> JobHandle:
         """Queue ``task`` (relax, eos, md) on ``atoms``; return a :class:`JobHandle`."""
         return submit(self._transport, model, task, atoms, params)
+
+    def train(
+        self,
+        name: str,
+        data: str | Path | bytes,
+        *,
+        target: str,
+        smiles_column: str = "smiles",
+        unit: str = "",
+        task: str = "regression",
+        visibility: str | None = None,
+        params: dict[str, Any] | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> JobHandle:
+        """Upload a CSV (a path or its bytes) and queue the training of model ``name`` from
+        its ``smiles_column`` and ``target`` columns (``task``: regression or
+        classification); ``params`` override the trainer's. Returns the job's handle:
+        ``.wait()`` gives ``{"model", "version", "ref", "data", "metrics"}``."""
+        content = data if isinstance(data, bytes) else Path(data).read_bytes()
+        file_name = "data.csv" if isinstance(data, bytes) else Path(data).name
+        form = {
+            "target": target, "smiles_column": smiles_column, "unit": unit, "task": task,
+            "visibility": visibility, "title": title, "description": description,
+            "params": json.dumps(params or {}),
+        }  # fmt: skip
+        body = self._transport.request(
+            "POST",
+            f"/v1/models/{name}/train",
+            files={"file": (file_name, content, "text/csv")},
+            data={k: v for k, v in form.items() if v is not None},
+        )
+        return JobHandle(self._transport, body["id"])
 
     def job(self, job_id: str) -> JobHandle:
         """The handle of job ``job_id`` (status, wait, result, cancel)."""
