@@ -219,8 +219,8 @@ class PackReader:
             _check_name(name)
             if name in members:
                 raise InvalidRequest(f"member {name!r} appears twice", code="unsafe_pack")
-            mode = info.external_attr >> 16
-            if info.create_system == 3 and mode and not stat.S_ISREG(mode):
+            kind = stat.S_IFMT(info.external_attr >> 16)
+            if info.create_system == 3 and kind and kind != stat.S_IFREG:
                 raise InvalidRequest(
                     f"member {name!r} is not a regular file (a link or a device)",
                     code="unsafe_pack",
