@@ -18,7 +18,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from domains.chemistry.molecules import Molecule
-from hub.sdk import Annotator
+from hub.sdk import Annotator, InvalidRequest
 
 METHOD = "nearest-neighbour Tanimoto similarity, Morgan radius 2, 2048 bits"
 
@@ -39,6 +39,42 @@ def nearest_similarities(query: Sequence, reference: Sequence) -> np.ndarray:
 
 def choose_threshold(held_out_similarities: np.ndarray, quantile: float = 0.05) -> float:
     return float(np.quantile(held_out_similarities, quantile))
+
+
+def leave_one_out_similarities(reference: Sequence) -> np.ndarray:
+    """For each reference fingerprint, its highest similarity to the *other* ones (a stand-in
+    for held-out molecules when there are none); needs at least two fingerprints."""
+    out = []
+    for i, fp in enumerate(reference):
+        sims = DataStructs.BulkTanimotoSimilarity(fp, reference)
+        sims[i] = -1.0
+        out.append(max(sims))
+    return np.array(out)
+
+
+def fit_tanimoto_domain(
+    reference: Sequence[Molecule], held_out: Sequence[Molecule]
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Fit the domain to a model's training molecules (``reference``): the threshold is the 5th
+    percentile of the ``held_out`` molecules' nearest-neighbour similarity to them, as the
+    recipes choose it (without held-out molecules: of each training molecule's similarity to
+    its nearest other one). Returns the ``build`` params and the ``training_smiles`` artifact
+    (unique canonical SMILES, one a line, in the order first seen)."""
+    smiles = list(dict.fromkeys(m.smiles for m in reference))
+    if not smiles:
+        raise InvalidRequest("the applicability domain needs at least one training molecule")
+    gen = _generator()
+    ref_fps = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles]
+    if held_out:
+        sims = nearest_similarities([gen.GetFingerprint(m.mol) for m in held_out], ref_fps)
+    elif len(ref_fps) >= 2:
+        sims = leave_one_out_similarities(ref_fps)
+    else:
+        raise InvalidRequest(
+            "the applicability domain needs held-out molecules or at least two training ones"
+        )
+    params = {"threshold": round(choose_threshold(sims), 6)}
+    return params, {"training_smiles": "\n".join(smiles).encode("utf-8")}
 
 
 def tanimoto_domain(
@@ -70,4 +106,5 @@ TANIMOTO_DOMAIN = Annotator(
     input_type="smiles",
     description=f"in_domain from the {METHOD} to the training set",
     build=tanimoto_domain,
+    fit=fit_tanimoto_domain,
 )
