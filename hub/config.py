@@ -14,6 +14,10 @@
 - ``HUB_MAX_BATCH`` (20000): most inputs in one predict request
 - ``HUB_MAX_BODY_BYTES`` (32 MiB): largest request body
 - ``HUB_MAX_INPUT_CHARS`` (20000): longest single string input
+- ``HUB_MAX_UPLOAD_BYTES`` (256 MiB): largest model upload (the whole body of ``POST
+  /v1/models/{name}/versions``: the ``.keras`` file, its manifest and data files)
+- ``HUB_SANDBOX_TIMEOUT_S`` (300) and ``HUB_SANDBOX_MEMORY_MB`` (4096): wall time and address
+  space of the process that loads and runs an uploaded model before it is registered
 - ``HUB_REDIS_URL`` (unset): Redis for the quota counters (in process when unset);
   ``HUB_REDIS_PREFIX`` (``hub:``) prefixes its keys
 - ``HUB_RATE_PER_MINUTE`` (1200) and ``HUB_ITEMS_PER_DAY`` (10000000): limits per API key;
@@ -75,6 +79,10 @@ class Settings:
     max_batch: int = 20_000
     max_body_bytes: int = 32 * 1024 * 1024
     max_input_chars: int = 20_000
+    # publishing (hub.publishing): upload size, and the limits of the loading sandbox
+    max_upload_bytes: int = 256 * 1024 * 1024
+    sandbox_timeout_s: float = 300.0
+    sandbox_memory_mb: int = 4096
     # quotas and rate limits (hub.auth.quotas); 0 means no limit
     redis_url: str | None = None
     redis_prefix: str = "hub:"
@@ -124,6 +132,9 @@ def load_settings(home: str | Path | None = None) -> Settings:
         max_batch=int(env.get("HUB_MAX_BATCH", 20_000)),
         max_body_bytes=int(env.get("HUB_MAX_BODY_BYTES", 32 * 1024 * 1024)),
         max_input_chars=int(env.get("HUB_MAX_INPUT_CHARS", 20_000)),
+        max_upload_bytes=int(env.get("HUB_MAX_UPLOAD_BYTES") or 256 * 1024 * 1024),
+        sandbox_timeout_s=float(env.get("HUB_SANDBOX_TIMEOUT_S") or 300.0),
+        sandbox_memory_mb=int(env.get("HUB_SANDBOX_MEMORY_MB") or 4096),
         redis_url=env.get("HUB_REDIS_URL") or None,
         redis_prefix=env.get("HUB_REDIS_PREFIX", "hub:"),
         rate_per_minute=int(env.get("HUB_RATE_PER_MINUTE", 1200)),
