@@ -57,8 +57,14 @@ def _gunzip_head(head: bytes) -> bytes:
 def check_head(head: bytes, fmt: str, column: str) -> None:
     """Refuse an input from its first bytes (up to :data:`HEAD_BYTES`): empty, binary, or a
     CSV without ``column``. ``fmt`` as from :func:`detect_format`."""
-    if fmt.endswith(".gz") or head[:2] == _GZIP_MAGIC:
-        head = _gunzip_head(head) if head[:2] == _GZIP_MAGIC else head
+    if fmt.endswith(".gz") != (head[:2] == _GZIP_MAGIC):
+        raise InvalidRequest(
+            "the file is gzipped but not named .gz (or named .gz but not gzipped): give it "
+            "the right name or format (smi.gz, csv.gz, sdf.gz)",
+            code="binary_file",
+        )
+    if fmt.endswith(".gz"):
+        head = _gunzip_head(head)
     if not head.strip():
         raise InvalidRequest("the input file is empty: no molecules to screen", code="empty_file")
     text = head[:HEAD_BYTES]

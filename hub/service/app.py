@@ -20,6 +20,7 @@ from hub.service import (
     routes_jobs,
     routes_models,
     routes_publish,
+    routes_screens,
     routes_train,
     web,
 )
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(routes_publish.router)  # POST /v1/models, /v1/models/{name}/versions
     app.include_router(routes_train.router)  # POST /v1/models/{name}/train
     app.include_router(routes_jobs.router)
+    app.include_router(routes_screens.router)  # /v1/screens: bulk screening on Dask
     app.include_router(routes_health.router)
     app.include_router(routes_inputs.router)
     app.include_router(web.router)

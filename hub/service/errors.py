@@ -141,6 +141,10 @@ class RequestContext:
             REQUEST_ID.reset(token)
 
 
+# uploads streamed to the artifact store under their own limit (HUB_SCREEN_MAX_BYTES)
+STREAMED = {("/v1/screens", "POST")}
+
+
 class BodyLimit:
     """ASGI middleware: answer 413 for a body over ``max_bytes`` (declared or streamed)."""
 
@@ -149,8 +153,8 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or (scope.get("path"), scope.get("method")) in STREAMED:
+            await self.app(scope, receive, send)  # STREAMED routes bound their own uploads
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":

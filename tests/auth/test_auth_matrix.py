@@ -39,6 +39,8 @@ FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/stat
 SUCCESS = {
     ("POST", "/v1/jobs"): 202,
     ("GET", "/v1/jobs/{job_id}/result"): 409,  # the job has not run: no result yet
+    ("POST", "/v1/screens"): 422,  # no library in the matrix's request
+    ("GET", "/v1/screens/{screen_id}/results"): 409,  # the screen has not run
     ("POST", "/signin"): 403,  # no CSRF token in the matrix's request: the form refuses
     ("POST", "/signout"): 403,
 }
@@ -120,7 +122,7 @@ def expected(route: RouteInfo, who: str, kind: str, anon: frozenset[str]) -> int
         return 404
     if policy.manage and who not in MANAGES:
         return 403
-    if "{job_id}" in route.path and who not in JOB_OWNERS:
+    if ("{job_id}" in route.path or "{screen_id}" in route.path) and who not in JOB_OWNERS:
         return 404
     return SUCCESS.get((route.method, route.path), 200)
 
@@ -134,6 +136,14 @@ def request_for(hub: Hub, route: RouteInfo, kind: str) -> tuple[str, dict[str, A
             model=model, version=1, task="relax", input=CU2, params={}, owner="alice"
         )
         path = path.replace("{job_id}", job.id)
+    if "{screen_id}" in path:  # a screen of alice's, queued (nothing drives it here)
+        from hub.catalog.screens import ScreenStore
+
+        screen = ScreenStore(hub.client.app.state.runtime.store).create(
+            models=[], input_sha256="0" * 64, input_name="", input_format="smi",
+            input_column="smiles", input_type="smiles", chunk_size=1000, owner="alice",
+        )  # fmt: skip
+        path = path.replace("{screen_id}", screen.id)
     for key, value in {
         "{name}": model,
         "{ref}": model,
