@@ -10,24 +10,16 @@ evaluation text come back as a :class:`Learned`. The lower-level pieces (:func:`
 Importing this module does not import Keras; training does.
 """
 
-from hub.learning import (
-    RANDOM_80_10_10,
-    Applicability,
-    EnsembleParams,
-    Evaluation,
-    HeldOut,
-    Learned,
+from hub.learning.ensemble import EnsembleParams, fit_ensemble, predict_members, with_uncertainty
+from hub.learning.metrics import (
     aggregate,
     calibration_metrics,
     classification_metrics,
-    fit_ensemble,
     fit_sigma_scale,
-    learn,
-    predict_members,
-    random_split,
     regression_metrics,
-    with_uncertainty,
 )
+from hub.learning.pipeline import Applicability, Evaluation, HeldOut, Learned, learn
+from hub.learning.splits import RANDOM_80_10_10, random_split
 
 __all__ = [
     "RANDOM_80_10_10",
