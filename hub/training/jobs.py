@@ -145,13 +145,17 @@ def submit_training(
     """Check the request and its table, store the file, create or update the model and
     queue the training job of ``owner`` (see the module docstring). Whether the caller may
     create or change this model is the caller's business (the route checks ownership)."""
-    from hub.auth.policy import check_visibility
+    from hub.auth.policy import GROUP_PREFIX, check_visibility
+    from hub.auth.users import group_row
 
     trainer = choose_trainer(runtime.plugins, request)
     check_params(trainer, request.params)  # the job checks them again: 422 now, not then
     input_type = runtime.plugins.input_type(request.input_type)
     if request.visibility is not None:
         check_visibility(request.visibility)
+        if request.visibility.startswith(GROUP_PREFIX):  # 404 now, not after the model exists
+            with runtime.store.session() as s:
+                group_row(s, request.visibility.removeprefix(GROUP_PREFIX))
     table, report = build_table(
         data, input_type, smiles_column=request.smiles_column, target=request.target,
         unit=request.unit, task=request.task, name=request.file_name, sha256="",

@@ -131,6 +131,7 @@ def test_nothing_is_queued_for_bad_data(tmp_path: Path) -> None:
             (to_csv(esol(60)), {"target": "pIC50"}, InvalidRequest),
             (to_csv(esol(60)), {"target": "logS", "params": {"epoch": 3}}, InvalidRequest),
             (to_csv(esol(60)), {"target": "logS", "visibility": "friends"}, InvalidRequest),
+            (to_csv(esol(60)), {"target": "logS", "visibility": "group:nobody"}, NotFound),
         ]
         for data, kw, error in cases:
             with pytest.raises(error):
