@@ -32,6 +32,7 @@ from hub.artifacts import ArtifactStore
 from hub.auth.identity import SYSTEM, Caller
 from hub.catalog import CatalogStore
 from hub.packs.archive import PackCorrupt, PackLimits
+from hub.packs.checks import SandboxLimits
 from hub.packs.exporter import ExportResult, export_version
 from hub.packs.importer import IMPORTED_PREFIX, ImportResult, import_pack
 from hub.plugins import PluginRegistry
@@ -42,6 +43,7 @@ __all__ = [
     "ImportResult",
     "PackCorrupt",
     "PackLimits",
+    "SandboxLimits",
     "export_model",
     "import_model",
 ]
@@ -82,6 +84,18 @@ def export_model(
             store.close()
 
 
+def sandbox_limits(settings: object) -> SandboxLimits:
+    """The sandbox limits of ``settings`` (``HUB_SANDBOX_TIMEOUT_S``, ``HUB_SANDBOX_MEMORY_MB``,
+    four times ``HUB_MAX_UPLOAD_BYTES`` unpacked, as for a published model)."""
+    default = SandboxLimits()
+    upload = getattr(settings, "max_upload_bytes", None)
+    return SandboxLimits(
+        timeout_s=float(getattr(settings, "sandbox_timeout_s", default.timeout_s)),
+        memory_mb=int(getattr(settings, "sandbox_memory_mb", default.memory_mb)),
+        max_unpacked=4 * int(upload) if upload else default.max_unpacked,
+    )
+
+
 def import_model(
     path: str | Path,
     *,
@@ -95,11 +109,14 @@ def import_model(
     caller: Caller = SYSTEM,
     plugins: PluginRegistry | None = None,
     limits: PackLimits | None = None,
+    sandbox: SandboxLimits | None = None,
 ) -> ImportResult:
     """Register the pack at ``path`` as the next version of ``name`` (default: the exported
     model's name) after checking every hash; ``sha256``: the pack file's expected digest.
     A new model belongs to ``owner`` (default: the caller; the local CLI is the ``hub``
-    user) and is ``visibility`` (default ``private``). Defaults as :func:`export_model`."""
+    user) and is ``visibility`` (default ``private``). Keras files are checked and loaded in
+    the publishing sandbox first (``sandbox``: default the settings' ``HUB_SANDBOX_*``).
+    Defaults as :func:`export_model`."""
     from hub.config import load_settings
     from hub.plugins import load_plugins
 
@@ -120,6 +137,7 @@ def import_model(
             expected_sha256=sha256,
             limits=limits,
             max_input_chars=settings.max_input_chars,
+            sandbox=sandbox or sandbox_limits(settings),
         )
     finally:
         if own:

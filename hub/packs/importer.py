@@ -28,7 +28,6 @@ from hub.entities import ModelInfo, Version, VersionCreate
 from hub.errors import (
     AlreadyExists,
     HubError,
-    IntegrityError,
     InvalidRequest,
     NotFound,
     PluginError,
@@ -42,8 +41,9 @@ from hub.packs.archive import (
     PackReader,
     artifact_member,
 )
+from hub.packs.checks import SandboxLimits, check_keras_files, check_loads
 from hub.packs.manifest import PackManifest, parse_digest_line, parse_manifest
-from hub.plugins import LoadContext, PluginRegistry
+from hub.plugins import PluginRegistry
 
 IMPORTED_PREFIX = "imported:"
 
@@ -81,11 +81,13 @@ def import_pack(
     expected_sha256: str | None = None,
     limits: PackLimits | None = None,
     max_input_chars: int = 20_000,
+    sandbox: SandboxLimits | None = None,
 ) -> ImportResult:
     """Check the pack at ``path`` and register it as the next version of ``name`` (default:
     the exported model's name). A new model belongs to ``owner`` (default: the caller) and is
     ``visibility`` (default ``private``); an existing one must be the caller's to manage and
-    keeps its owner and, unless given, its visibility."""
+    keeps its owner and, unless given, its visibility. Keras files go through the publishing
+    gate (:mod:`hub.packs.checks`) with ``sandbox`` limits."""
     limits = limits or PackLimits()
     with PackReader(Path(path), limits) as reader:
         checked = _check_pack(reader, limits, expected_sha256)
@@ -103,7 +105,15 @@ def import_pack(
             staged = _stage(reader, checked, Path(tmp))
             origin = _origin(checked)
             new = _version_create(m, origin, fingerprint)
-            _check_loads(plugins, target, new, staged, max_input_chars)
+            check_keras_files(new, staged, sandbox or SandboxLimits())
+            check_loads(
+                plugins,
+                target,
+                new,
+                staged,
+                input_type=m.model.input_type,
+                max_input_chars=max_input_chars,
+            )
             version = _register(
                 store,
                 artifacts,
@@ -264,55 +274,6 @@ def _version_create(m: PackManifest, origin: dict[str, Any], fingerprint: str) -
         metrics=m.metrics(),
         description=f"{v.description}\n\n{note}" if v.description else note,
     )
-
-
-def _check_loads(
-    plugins: PluginRegistry,
-    name: str,
-    new: VersionCreate,
-    staged: dict[str, Path],
-    max_input_chars: int,
-) -> None:
-    """Load the version from the staged files through its kind, as the runtime would (a Keras
-    model with ``safe_mode=True``), before anything is registered."""
-    from hub.runtime.core import builtin_kinds
-
-    kind = plugins.model_kind(new.kind) or builtin_kinds()[new.kind]
-
-    def read(sha: str) -> bytes:
-        path = staged.get(sha)
-        if path is None:
-            raise NotFound(f"artifact {sha} is not in the pack", code="artifact_missing")
-        data = path.read_bytes()
-        if sha256_bytes(data) != sha:
-            raise IntegrityError(f"artifact {sha} changed after it was checked")
-        return data
-
-    version = Version(
-        model=name,
-        version=0,
-        kind=new.kind,
-        spec=new.spec,
-        artifacts=new.artifacts,
-        recipe=new.recipe,
-        recipe_params=new.recipe_params,
-        fingerprint=new.fingerprint,
-        dataset=new.dataset,
-        software=new.software,
-        metrics=new.metrics,
-        status="importing",
-        created_at=None,
-        description=new.description,
-    )
-    try:
-        kind.load(version, LoadContext(plugins, read, max_input_chars))
-    except HubError:
-        raise
-    except Exception as exc:
-        raise InvalidRequest(
-            f"the pack's model does not load on this hub ({type(exc).__name__}: {str(exc)[:300]})",
-            code="unloadable_model",
-        ) from exc
 
 
 def _register(

@@ -34,6 +34,15 @@ def _nothing_left(hub: Hub) -> None:
     assert hub.files() == []
 
 
+def _lambda_keras(path: Path) -> bytes:
+    import keras
+
+    inputs = keras.Input(shape=(4,))
+    outputs = keras.layers.Dense(2)(keras.layers.Lambda(lambda x: x * 2.0)(inputs))
+    keras.Model(inputs, outputs).save(path)
+    return path.read_bytes()
+
+
 def _model_member(pack: Path) -> str:
     manifest = json.loads(unpack(pack)["manifest.json"])
     return f"artifacts/{manifest['artifacts']['model']['sha256']}"
@@ -279,44 +288,89 @@ def test_bad_manifest_is_refused(
     _nothing_left(sqlite_hub)
 
 
-def _lambda_keras(path: Path) -> bytes:
-    import keras
-
-    inputs = keras.Input(shape=(4,))
-    outputs = keras.layers.Dense(2)(keras.layers.Lambda(lambda x: x * 2.0)(inputs))
-    keras.Model(inputs, outputs).save(path)
-    return path.read_bytes()
-
-
-@pytest.mark.parametrize("payload", ["garbage", "lambda_layer", "pickle"])
-def test_a_model_that_does_not_load_is_refused(
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("garbage", "truncated_archive"),
+        ("lambda_layer", "lambda_layer"),
+        ("pickle", "pickle_not_accepted"),
+        ("h5", "h5_not_accepted"),
+        ("uncertainty_dropped", "output_count_mismatch"),
+        ("featurizer_width", "unloadable_model"),
+    ],
+)
+def test_a_model_the_hub_would_not_publish_is_refused(
     payload: str,
+    code: str,
     packs,
     target_hub: Hub,
     tmp_path: Path,
     plugins,  # noqa: ANN001
 ) -> None:
-    """A consistent pack whose Keras file is not one the hub loads with safe_mode=True:
-    refused before anything is stored."""
+    """A consistent pack whose Keras file the publishing gate refuses (static checks, the
+    sandbox's load with safe_mode=True and its output count), or that does not run here with
+    the spec's featurizer: refused before anything is stored."""
     pack = packs[MODEL]
     model = _model_member(pack)
-    data = {
-        "garbage": b"PK\x03\x04 not really a keras file",
-        "lambda_layer": _lambda_keras(tmp_path / "lambda.keras") if payload == "lambda_layer"
-        else b"",
-        "pickle": b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94",
-    }[payload]  # fmt: skip
 
     def change(manifest: dict, members: dict) -> None:
-        members[model] = data
+        spec = manifest["version"]["spec"]
+        if payload == "garbage":
+            members[model] = b"PK\x03\x04 not really a keras file"
+        elif payload == "lambda_layer":
+            members[model] = _lambda_keras(tmp_path / "lambda.keras")
+        elif payload == "pickle":
+            members[model] = b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94"
+        elif payload == "h5":
+            members[model] = b"\x89HDF\r\n\x1a\n" + b"\0" * 100
+        elif payload == "uncertainty_dropped":
+            spec.pop("uncertainty")
+        elif payload == "featurizer_width":
+            spec["featurizer"]["params"]["descriptors"] = spec["featurizer"]["params"][
+                "descriptors"
+            ][:10]
 
     bad = repack(pack, tmp_path / "bad.hubpack", change)
     with pytest.raises(InvalidRequest) as exc:
         _import(bad, target_hub, plugins)
-    assert exc.value.code == "unloadable_model", exc.value.message
-    if payload == "lambda_layer":
-        assert "safe_mode" in exc.value.message
+    assert exc.value.code == code, exc.value.message
     _nothing_left(target_hub)
+
+
+def test_keras_files_of_any_kind_go_through_the_gate(
+    packs,
+    sqlite_hub: Hub,
+    tmp_path: Path,
+    plugins,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """A Keras file is checked whatever the version's kind says, and the sandbox runs for a
+    file it has not passed before."""
+    from hub.packs import checks
+
+    def change(manifest: dict, members: dict) -> None:
+        plot = f"artifacts/{manifest['artifacts']['plot_eos']['sha256']}"
+        members[plot] = _lambda_keras(tmp_path / "lambda.keras")
+
+    bad = repack(packs["physics.emt"], tmp_path / "bad.hubpack", change)
+    with pytest.raises(InvalidRequest) as exc:
+        _import(bad, sqlite_hub, plugins)
+    assert exc.value.code == "lambda_layer"
+    _nothing_left(sqlite_hub)
+
+    ran: list[int] = []
+    from hub.publishing import sandbox
+
+    original = sandbox.run_in_sandbox
+
+    def counted(data: bytes, *args: object, **kw: object):  # noqa: ANN202
+        ran.append(len(data))
+        return original(data, *args, **kw)
+
+    monkeypatch.setattr(sandbox, "run_in_sandbox", counted)
+    monkeypatch.setattr(checks, "_PASSED", {})
+    done = _import(packs[MODEL], sqlite_hub, plugins)
+    assert done.created and len(ran) == 1 and ran[0] > 1000
 
 
 @pytest.mark.parametrize("failing", ["register_version", "set_visibility"])
