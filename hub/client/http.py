@@ -242,3 +242,73 @@ class HubClient:
             return handle
         res = handle.wait(progress=progress)
         return atoms_from_extxyz(res["extxyz"]), res["energies"]
+
+    def publish(
+        self,
+        name: str,
+        model: str | Path | bytes,
+        *,
+        input_type: str,
+        featurizer: str,
+        outputs: Sequence[dict[str, Any] | str],
+        featurizer_params: dict[str, Any] | None = None,
+        task: str = "property-regression",
+        uncertainty: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        visibility: str | None = None,
+        metrics: Sequence[dict[str, Any]] = (),
+        evaluation: str | Path | bytes | None = None,
+        training_inputs: str | Path | bytes | None = None,
+        input_column: str | None = None,
+        version_description: str = "",
+        timeout_s: float = 900.0,
+    ) -> dict[str, Any]:
+        """Upload the Keras model ``model`` (a ``.keras`` path or its bytes) as the next
+        version of ``name``, creating the model first (owned by this key's user, private
+        unless ``visibility`` says otherwise) when it does not exist. Arguments as
+        :func:`hub.publish`; ``outputs`` are dicts or ``"name:unit"``. Returns ``{"model",
+        "version", "ref", "detail", "report"}``; a refused upload raises the typed error."""
+        from hub.errors import NotFound
+
+        def read(src: str | Path | bytes, default: str) -> tuple[str, bytes]:
+            if isinstance(src, bytes):
+                return default, src
+            return Path(src).name, Path(src).read_bytes()
+
+        outs = [
+            {"name": o.partition(":")[0].strip(), "unit": o.partition(":")[2].strip()}
+            if isinstance(o, str) else dict(o)
+            for o in outputs
+        ]  # fmt: skip
+        try:
+            self._transport.request("GET", f"/v1/models/{name}")
+        except NotFound:
+            body = {"name": name, "input_type": input_type, "outputs": outs, "task": task,
+                    "title": title or "", "description": description or "",
+                    "tags": list(tags or ()), "visibility": visibility or "private"}  # fmt: skip
+            self._transport.request("POST", "/v1/models", json=body)
+        manifest = {
+            "input_type": input_type, "featurizer": featurizer,
+            "featurizer_params": featurizer_params or {}, "outputs": outs, "task": task,
+            "uncertainty": uncertainty, "title": title, "description": description,
+            "tags": list(tags) if tags is not None else None, "visibility": visibility,
+            "metrics": list(metrics), "input_column": input_column,
+            "version_description": version_description,
+        }  # fmt: skip
+        files = {"file": (*read(model, "model.keras"), "application/octet-stream")}
+        extra = (
+            ("evaluation", evaluation, "evaluation.csv"),
+            ("training_inputs", training_inputs, "training.smi"),
+        )
+        for key, src, default in extra:
+            if src is not None:
+                files[key] = (*read(src, default), "text/plain")
+        return self._transport.request(
+            "POST",
+            f"/v1/models/{name}/versions",
+            files=files,
+            data={"manifest": json.dumps({k: v for k, v in manifest.items() if v is not None})},
+            timeout=timeout_s,
+        )

@@ -372,3 +372,24 @@ def _check_object(node: dict[str, Any], layers: list[str], where: str) -> None:
         at=where,
         layer=cls[:100],
     )
+
+
+def declared_input_width(config: dict[str, Any]) -> int | None:
+    """The feature width the config's input layer declares (``batch_shape`` ``[null, d]``),
+    when it says so plainly; None otherwise (the sandbox measures it in any case). Lets a
+    wrong width be refused before a process is started."""
+    inner = config.get("config")
+    if not isinstance(inner, dict):
+        return None
+    layers = inner.get("layers")
+    if not isinstance(layers, list):
+        return None
+    inputs = [
+        item for item in layers if isinstance(item, dict) and item.get("class_name") == "InputLayer"
+    ]
+    if len(inputs) != 1 or not isinstance(inputs[0].get("config"), dict):
+        return None
+    shape = inputs[0]["config"].get("batch_shape") or inputs[0]["config"].get("batch_input_shape")
+    if isinstance(shape, list) and len(shape) == 2 and isinstance(shape[1], int):
+        return shape[1]
+    return None

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -35,23 +36,25 @@ import numpy as np
 from hub.artifacts import sha256_bytes
 from hub.build import software_versions
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version, VersionCreate
-from hub.errors import HubError, InvalidRequest, NotFound, PayloadTooLarge
+from hub.errors import InvalidRequest, NotFound, PayloadTooLarge
 from hub.publishing import evaluate
-from hub.publishing.errors import ModelRefused
-from hub.publishing.inputs import Parsed, parse_inputs, read_lines
-from hub.publishing.inspect import inspect_archive
+from hub.publishing.checks import (
+    Upload,
+    check_group,
+    check_shape,
+    domain_metrics,
+    evaluation_inputs,
+    existing_model,
+    field_error,
+    fit_domain,
+    measure,
+    plugin_parts,
+)
+from hub.publishing.inspect import declared_input_width, inspect_archive
 from hub.publishing.manifest import Manifest, parse_manifest, plain_text
 from hub.publishing.sandbox import run_in_sandbox
 
 RECIPE = "hub.publish"
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file sent beside the manifest: its bytes and a display name (never a path used)."""
-
-    data: bytes
-    name: str
 
 
 @dataclass(frozen=True)
@@ -99,136 +102,6 @@ def read_file(source: str | Path | bytes, *, max_bytes: int, what: str, default:
     return Upload(data, display_name(name, default))
 
 
-def _field_error(where: str, message: str, code: str = "invalid_manifest") -> InvalidRequest:
-    return InvalidRequest(f"manifest.{where}: {message}", code=code, field=f"manifest.{where}")
-
-
-def _plugins(runtime: Any, m: Manifest) -> tuple[Any, Any, int]:
-    """(input type, built featurizer, feature width of the input type's example)."""
-    try:
-        input_type = runtime.plugins.input_type(m.input_type)
-    except HubError as exc:
-        raise _field_error("input_type", exc.message) from exc
-    try:
-        featurizer = runtime.plugins.featurizer(m.featurizer)
-    except HubError as exc:
-        raise _field_error("featurizer", exc.message) from exc
-    if featurizer.input_type != m.input_type:
-        raise _field_error(
-            "featurizer", f"{m.featurizer} featurizes {featurizer.input_type!r} inputs, "
-            f"not {m.input_type!r}",
-        )  # fmt: skip
-    try:
-        featurize = featurizer.build(**m.featurizer_params)
-    except (TypeError, ValueError, KeyError, HubError) as exc:
-        text = exc.message if isinstance(exc, HubError) else str(exc)
-        raise _field_error(
-            "featurizer_params", f"{m.featurizer} refused them: {text[:300]}"
-        ) from exc
-    if input_type.example is None:
-        raise _field_error("input_type", f"{m.input_type} has no example to check widths on")
-    try:
-        x0 = np.asarray(featurize(input_type.parse(input_type.example)), np.float32).reshape(-1)
-    except (HubError, TypeError, ValueError) as exc:
-        raise _field_error(
-            "featurizer_params", f"the featurizer failed on the example: {exc}"
-        ) from exc
-    return input_type, featurize, int(x0.shape[0])
-
-
-def _existing(runtime: Any, name: str, m: Manifest) -> ModelInfo | None:
-    try:
-        model = runtime.store.get_model(name)
-    except NotFound:
-        return None
-    if model.input_type != m.input_type:
-        raise _field_error("input_type", f"{name} takes {model.input_type!r} inputs")
-    if model.task != m.task:
-        raise _field_error("task", f"{name} is a {model.task} model")
-    have = [(o.name, o.unit) for o in model.outputs]
-    want = [(o.name, o.unit) for o in m.outputs]
-    if have != want:
-        raise _field_error(
-            "outputs", f"{name} outputs {have}; a new version must keep its outputs and units"
-        )
-    return model
-
-
-def _check_group(runtime: Any, visibility: str | None) -> None:
-    if visibility and visibility.startswith("group:"):
-        from hub.auth.users import group_row
-
-        with runtime.store.session() as s:
-            try:
-                group_row(s, visibility.removeprefix("group:"))
-            except NotFound as exc:
-                raise _field_error("visibility", exc.message, "group_not_found") from exc
-
-
-def _evaluation_inputs(runtime: Any, m: Manifest, evaluation: Upload, input_type: Any,
-                       featurize: Any, width: int) -> tuple[Parsed, np.ndarray, dict]:  # fmt: skip
-    column = m.input_column or m.input_type
-    table = evaluate.read_table(
-        evaluation.data, input_column=column, outputs=[o.name for o in m.outputs]
-    )
-    parsed = parse_inputs(
-        table.inputs, table.rows, input_type,
-        max_chars=runtime.settings.max_input_chars, featurize=featurize, width=width,
-    )  # fmt: skip
-    if len(parsed.objs) < evaluate.MIN_ROWS:
-        raise InvalidRequest(
-            f"evaluation: {len(parsed.objs)} usable rows; the hub needs at least "
-            f"{evaluate.MIN_ROWS} to measure a model",
-            code="invalid_evaluation",
-            field="evaluation",
-        )
-    keep = {row: i for i, row in enumerate(table.rows)}
-    y = table.y[[keep[r] for r in parsed.rows]]
-    report = parsed.report() | {"missing_target": len(table.skipped), "file": evaluation.name}
-    return parsed, y, report
-
-
-def _domain(
-    runtime: Any, input_type: Any, training: Upload, held_out: list[Any]
-) -> tuple[dict[str, Any], dict[str, bytes], Any, dict[str, Any]]:
-    """(annotator spec entry, artifacts role -> bytes, report) of the applicability domain."""
-    if not input_type.domain_annotator:
-        raise InvalidRequest(
-            f"training_inputs: inputs of type {input_type.name!r} have no applicability "
-            "domain in the installed plugins",
-            code="invalid_training_inputs",
-            field="training_inputs",
-        )
-    annotator = runtime.plugins.annotator(input_type.domain_annotator)
-    if annotator.fit is None:
-        raise InvalidRequest(f"{annotator.name} cannot be fitted", code="invalid_training_inputs")
-    raws, rows = read_lines(training.data)
-    parsed = parse_inputs(raws, rows, input_type, max_chars=runtime.settings.max_input_chars)
-    if not parsed.objs:
-        raise InvalidRequest("training_inputs: no usable input", code="invalid_training_inputs",
-                             field="training_inputs")  # fmt: skip
-    params, artifacts = annotator.fit(parsed.objs, held_out)
-    entry = {"name": annotator.name, "params": params, "artifacts": sorted(artifacts)}
-    annotate = annotator.build(artifacts, **params)
-    return entry, artifacts, annotate, parsed.report() | {"file": training.name}
-
-
-def _domain_metrics(
-    annotate: Any, objs: list[Any], err: np.ndarray | None, params: dict[str, Any]
-) -> list[Metric]:
-    inside = np.array([bool(annotate(o).get("in_domain", True)) for o in objs])
-    n = len(objs)
-    out = [Metric("fraction_in_domain", float(inside.mean()), evaluate.SPLIT, n=1, n_samples=n)]
-    if "threshold" in params:
-        out.insert(0, Metric("ad_threshold", float(params["threshold"]), evaluate.SPLIT, n=1))
-    if err is not None:
-        for name, mask in (("rmse_in_domain", inside), ("rmse_out_of_domain", ~inside)):
-            if mask.any():
-                value = float(np.sqrt(np.mean(err[mask] ** 2)))
-                out.append(Metric(name, value, evaluate.SPLIT, n=1, n_samples=int(mask.sum())))
-    return out
-
-
 def publish_version(
     runtime: Any,
     name: str,
@@ -248,30 +121,33 @@ def publish_version(
     settings = runtime.settings
     m = manifest
     if m.name is not None and m.name != name:
-        raise _field_error("name", f"the manifest names {m.name!r}, the upload {name!r}")
+        raise field_error("name", f"the manifest names {m.name!r}, the upload {name!r}")
     if len(model.data) > settings.max_upload_bytes:
         limit = settings.max_upload_bytes
         raise PayloadTooLarge(f"the model file is over the limit of {limit} bytes", limit=limit)
     archive = inspect_archive(model.data, max_unpacked=4 * settings.max_upload_bytes)
-    input_type, featurize, width = _plugins(runtime, m)
-    existing = _existing(runtime, name, m)
+    input_type, featurize, width = plugin_parts(runtime, m)
+    stated = declared_input_width(archive.config)  # a wrong width is refused before loading
+    if stated is not None and stated != width:
+        check_shape(SimpleNamespace(input_width=stated, n_outputs=m.n_columns), width, m)
+    existing = existing_model(runtime, name, m)
     if existing is None and not create:
         raise NotFound(f"no model named {name!r}", code="model_not_found")
-    _check_group(runtime, m.visibility)
+    check_group(runtime, m.visibility)
     x0 = np.asarray(featurize(input_type.parse(input_type.example)), np.float32).reshape(1, -1)
     report: dict[str, Any] = {"featurizer_width": width}
     eval_objs: list[Any] = []
     y_true = None
     rows = [x0]
     if evaluation is not None:
-        parsed, y_true, report["evaluation"] = _evaluation_inputs(
+        parsed, y_true, report["evaluation"] = evaluation_inputs(
             runtime, m, evaluation, input_type, featurize, width
         )
         eval_objs = parsed.objs
         rows.append(parsed.x)
     annotator_entry = None
     if training_inputs is not None:
-        annotator_entry, domain_artifacts, annotate, report["training_inputs"] = _domain(
+        annotator_entry, domain_artifacts, annotate, report["training_inputs"] = fit_domain(
             runtime, input_type, training_inputs, eval_objs
         )
     box = run_in_sandbox(
@@ -282,16 +158,16 @@ def publish_version(
     )
     report["sandbox"] = {"load_s": box.load_s, "predict_s": box.predict_s,
                          "wall_s": round(box.wall_s, 3), "layers": list(box.layers)}  # fmt: skip
-    _check_shape(box, width, m)
+    check_shape(box, width, m)
     y_all = box.outputs
     assert y_all is not None  # the widths match, so the sandbox ran the model
     y_eval = y_all[1:] if evaluation is not None else None
     evaluate.check_outputs(y_all, y_eval)
-    metrics, plots = _measure(m, y_true, y_eval)
+    metrics, plots = measure(m, y_true, y_eval)
     if annotator_entry is not None and eval_objs:
         err = None if y_eval is None or m.task != "property-regression" else (
             y_eval[:, 0] - y_true[:, 0])  # fmt: skip
-        metrics += _domain_metrics(annotate, eval_objs, err, annotator_entry["params"])
+        metrics += domain_metrics(annotate, eval_objs, err, annotator_entry["params"])
     declared = [Metric(**d.model_dump(), source="publisher") for d in m.metrics]
 
     # -- every check passed: store, then register -----------------------------------------
@@ -345,49 +221,6 @@ def publish_version(
     )
     report["seconds"] = round(time.perf_counter() - started, 3)
     return Published(version, report)
-
-
-def _check_shape(box: Any, width: int, m: Manifest) -> None:
-    if box.input_width != width:
-        raise ModelRefused(
-            f"the model takes {box.input_width} features; {m.featurizer} with these "
-            f"parameters gives {width}",
-            code="input_width_mismatch",
-            model_width=box.input_width,
-            featurizer_width=width,
-        )
-    if box.n_outputs != m.n_columns:
-        extra = " (+1 uncertainty column)" if m.uncertainty else ""
-        raise ModelRefused(
-            f"the model outputs {box.n_outputs} columns; the manifest declares "
-            f"{len(m.outputs)}{extra}",
-            code="output_count_mismatch",
-            model_outputs=box.n_outputs,
-            declared=m.n_columns,
-        )
-
-
-def _measure(
-    m: Manifest, y_true: np.ndarray | None, y_eval: np.ndarray | None
-) -> tuple[list[Metric], dict[str, tuple[bytes, str]]]:
-    if y_true is None or y_eval is None:
-        return [], {}
-    first = m.outputs[0]
-    if m.task == "property-classification":
-        metrics = evaluate.classification_metrics(y_true[:, 0], y_eval[:, 0].astype(np.float64))
-    else:
-        sigma = y_eval[:, -1].astype(np.float64) if m.uncertainty == "last_column" else None
-        if sigma is not None and (sigma < 0).any():
-            raise ModelRefused("the uncertainty column has negative values",
-                               code="negative_uncertainty")  # fmt: skip
-        y_pred = y_eval[:, : len(m.outputs)].astype(np.float64)
-        metrics = evaluate.regression_metrics(y_true, y_pred, [o.name for o in m.outputs], sigma)
-    plots = evaluate.plots(
-        m.task, y_true[:, 0], y_eval[:, 0].astype(np.float64), quantity=first.name,
-        unit=first.unit, metrics=metrics,
-        sigma=y_eval[:, -1] if m.uncertainty == "last_column" else None,
-    )  # fmt: skip
-    return metrics, plots
 
 
 def _evaluation_text(report: dict[str, Any]) -> dict[str, str]:

@@ -75,7 +75,9 @@ def create_app(
     document_security(app)  # the API key in the OpenAPI
     app.mount("/static", web.static_files(), name="static")
     config = runtime.settings if runtime else settings or load_settings()
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    # model uploads have their own, larger limit (HUB_MAX_UPLOAD_BYTES)
+    uploads = routes_publish.body_limits(config)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, routes=uploads)
     # Host names answered (DNS rebinding; usage examples never show a foreign host)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
     app.add_middleware(RequestContext)  # outermost: ids and nosniff on every response

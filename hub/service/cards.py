@@ -21,6 +21,7 @@ from hub.entities import Metric
 from hub.errors import PluginError
 from hub.plugins import PluginRegistry
 from hub.service.schemas import (
+    PROVENANCE,
     AliasPublic,
     InputTypePublic,
     MetricPublic,
@@ -53,11 +54,16 @@ def headline_metric(metrics: Sequence[Metric | MetricPublic]) -> Metric | Metric
     """The figure an index shows for a version: the first registered metric named in
     :data:`HEADLINE_NAMES` (a recipe registers its headline figure first: RMSE for a
     property, R2 for a yield), preferring one averaged over several splits; else the first
-    performance metric."""
-    named = [m for m in metrics if m.name in HEADLINE_NAMES]
-    if named:
-        return next((m for m in named if m.std is not None), named[0])
-    return next((m for m in metrics if metric_group(m.name) == "performance"), None)
+    performance metric. A figure the hub measured beats one the publisher declared."""
+    measured = [m for m in metrics if getattr(m, "source", "hub") == "hub"]
+    for pool in (measured, list(metrics)):
+        named = [m for m in pool if m.name in HEADLINE_NAMES]
+        if named:
+            return next((m for m in named if m.std is not None), named[0])
+        first = next((m for m in pool if metric_group(m.name) == "performance"), None)
+        if first is not None:
+            return first
+    return None
 
 
 def format_value(value: float | None) -> str:
@@ -81,31 +87,40 @@ class MetricRow:
 
     split: str
     how: str = ""
-    n: int | None = None
+    n: int | None = None  # splits
+    samples: int | None = None  # held-out samples (per split), when known
     cells: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class MetricTable:
-    """Metrics of one group for one version: a row per split, a column per metric."""
+    """Metrics of one group for one version: a row per split, a column per metric. ``note``
+    says who measured them (:data:`~hub.service.schemas.PROVENANCE`)."""
 
     group: str
     title: str
     columns: list[str]
     rows: list[MetricRow]
+    note: str = PROVENANCE["hub"]
 
 
 def metric_tables(
     metrics: Iterable[Metric | MetricPublic], evaluation: dict[str, Any] | None = None
 ) -> list[MetricTable]:
     """The version's metrics as one table per group (empty groups left out); ``how`` is the
-    recipe's description of each split (``spec["evaluation"][split]``)."""
+    recipe's description of each split (``spec["evaluation"][split]``). Figures the publisher
+    declared (``source="publisher"``) make one table of their own, after the hub's."""
     evaluation = evaluation if isinstance(evaluation, dict) else {}
     tables: dict[str, MetricTable] = {}
     rows: dict[tuple[str, str], MetricRow] = {}
     for m in metrics:
-        group = metric_group(m.name)
-        table = tables.setdefault(group, MetricTable(group, GROUP_TITLES[group], [], []))
+        declared = getattr(m, "source", "hub") == "publisher"
+        group = "declared" if declared else metric_group(m.name)
+        table = tables.get(group)
+        if table is None:
+            title = "Declared by the publisher" if declared else GROUP_TITLES[group]
+            note = PROVENANCE["publisher" if declared else "hub"]
+            table = tables[group] = MetricTable(group, title, [], [], note)
         if m.name not in table.columns:
             table.columns.append(m.name)
         row = rows.get((group, m.split))
@@ -116,7 +131,10 @@ def metric_tables(
         row.cells[m.name] = format_metric(m, with_name=False)
         if m.n is not None:
             row.n = max(row.n or 0, m.n)
-    return [tables[g] for g in GROUPS if g in tables]
+        samples = getattr(m, "n_samples", None)
+        if samples is not None:
+            row.samples = max(row.samples or 0, samples)
+    return [tables[g] for g in (*GROUPS, "declared") if g in tables]
 
 
 def input_type_public(plugins: PluginRegistry | None, name: str) -> InputTypePublic:

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import orjson
 from fastapi import FastAPI, Request
@@ -146,24 +146,37 @@ STREAMED = {("/v1/screens", "POST")}
 
 
 class BodyLimit:
-    """ASGI middleware: answer 413 for a body over ``max_bytes`` (declared or streamed)."""
+    """ASGI middleware: answer 413 for a body over ``max_bytes`` (declared or streamed).
+    ``routes`` give some requests their own limit: (method, path regex, most bytes), e.g.
+    model uploads (:func:`hub.service.routes_publish.body_limits`)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, routes: Sequence[tuple[str, str, int]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = [(method, re.compile(path), limit) for method, path, limit in routes]
+
+    def limit_for(self, scope: Scope) -> int:
+        """The most bytes the body of this request may have."""
+        for method, path, limit in self.routes:
+            if scope.get("method") == method and path.fullmatch(scope.get("path", "")):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (scope.get("path"), scope.get("method")) in STREAMED:
             await self.app(scope, receive, send)  # STREAMED routes bound their own uploads
             return
+        limit = self.limit_for(scope)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._reject(send)
+                if declared > limit:
+                    await self._reject(send, limit)
                     return
         seen = 0
 
@@ -172,20 +185,20 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:  # a streamed body without Content-Length
+                if seen > limit:  # a streamed body without Content-Length
                     raise StarletteHTTPException(
-                        413, f"request body is over the limit of {self.max_bytes} bytes"
+                        413, f"request body is over the limit of {limit} bytes"
                     )
             return message
 
         await self.app(scope, limited, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         resp = error_response(
             413,
             "payload_too_large",
-            f"request body is over the limit of {self.max_bytes} bytes",
-            limit=self.max_bytes,
+            f"request body is over the limit of {limit} bytes",
+            limit=limit,
         )
         await send(
             {

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from hub.entities import Alias, ModelInfo, Version
 
@@ -44,12 +44,29 @@ class OutputPublic(BaseModel):
     description: str = ""
 
 
+# who measured a figure (Metric.source), as the cards say it
+PROVENANCE = {
+    "hub": "measured by the hub at registration",
+    "publisher": "declared by the publisher",
+}
+
+
 class MetricPublic(BaseModel):
     name: str
     value: float
     split: str
     std: float | None = None
-    n: int | None = None
+    n: int | None = Field(None, description="number of splits the figure is averaged over")
+    source: str = Field(
+        "hub", description="'hub': measured by the hub; 'publisher': declared by the publisher"
+    )
+    n_samples: int | None = Field(None, description="held-out samples behind the figure")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provenance(self) -> str:
+        """``measured by the hub at registration`` or ``declared by the publisher``."""
+        return PROVENANCE.get(self.source, self.source)
 
 
 class DatasetPublic(BaseModel):

@@ -70,7 +70,7 @@ def _version(v: VersionPublic, base_url: str) -> list[str]:
         out += _fence(json.dumps(v.recipe_params, indent=2, sort_keys=True, default=str), "json")
     explained: set[str] = set()
     for table in metric_tables(v.metrics, v.spec.get("evaluation")):
-        out += ["", f"{table.title}:", ""]
+        out += ["", f"{table.title} ({table.note}):", ""]
         out += _table(
             ["split", "n", *table.columns],
             [
