@@ -202,8 +202,9 @@ def build_manifest(
 
 
 def dump_manifest(doc: dict[str, Any]) -> bytes:
-    """The manifest's bytes: sorted keys, two-space indent, UTF-8, a final newline."""
-    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    """The manifest's bytes: two-space indent, UTF-8, a final newline. Keys keep their order
+    (a spec's parameters come back in predictions: sorted, they would not be the same JSON)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
     return (text + "\n").encode("utf-8")
 
 
