@@ -15,7 +15,16 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hub.auth.policy import check_visibility
 from hub.errors import HubError, InvalidRequest
@@ -118,10 +127,10 @@ class ModelCreate(BaseModel):
     task: Literal["property-regression", "property-classification"] = "property-regression"
     visibility: Visibility = "private"
 
-    @model_validator(mode="after")
-    def _unique_outputs(self) -> ModelCreate:
-        _check_unique(self.outputs)
-        return self
+    @field_validator("outputs")
+    @classmethod
+    def _unique(cls, outputs: list[OutputDecl]) -> list[OutputDecl]:
+        return _check_unique(outputs)
 
 
 class Manifest(BaseModel):
@@ -150,18 +159,31 @@ class Manifest(BaseModel):
     input_column: Annotated[str, Field(max_length=100), AfterValidator(plain_text)] | None = None
     version_description: Description = ""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Manifest:
-        _check_unique(self.outputs)
-        text = json.dumps(self.featurizer_params, allow_nan=False)
-        if len(text) > MAX_PARAMS_CHARS:
-            raise ValueError(f"featurizer_params is over {MAX_PARAMS_CHARS} characters of JSON")
-        if self.uncertainty == "last_column" and len(self.outputs) != 1:
+    @field_validator("outputs")
+    @classmethod
+    def _unique(cls, outputs: list[OutputDecl]) -> list[OutputDecl]:
+        return _check_unique(outputs)
+
+    @field_validator("featurizer_params")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, allow_nan=False)) > MAX_PARAMS_CHARS:
+            raise ValueError(f"over {MAX_PARAMS_CHARS} characters of JSON")
+        return value
+
+    @field_validator("uncertainty")
+    @classmethod
+    def _one_output(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value == "last_column" and len(info.data.get("outputs") or ()) != 1:
             raise ValueError("uncertainty 'last_column' needs exactly one output")
-        if self.task == "property-classification" and (
-            self.uncertainty is not None or len(self.outputs) != 1
-        ):
-            raise ValueError("a classifier has one output, a probability (no uncertainty)")
+        if value is not None and info.data.get("task") == "property-classification":
+            raise ValueError("a classifier outputs a probability, with no uncertainty column")
+        return value
+
+    @model_validator(mode="after")
+    def _classifier(self) -> Manifest:
+        if self.task == "property-classification" and len(self.outputs) != 1:
+            raise ValueError("a classifier has one output, a probability")
         return self
 
     @property
@@ -170,10 +192,11 @@ class Manifest(BaseModel):
         return len(self.outputs) + (1 if self.uncertainty == "last_column" else 0)
 
 
-def _check_unique(outputs: list[OutputDecl]) -> None:
+def _check_unique(outputs: list[OutputDecl]) -> list[OutputDecl]:
     names = [o.name for o in outputs]
     if len(set(names)) != len(names):
         raise ValueError("output names must be unique")
+    return outputs
 
 
 def manifest_error(exc: ValidationError, prefix: str = "manifest") -> InvalidRequest:

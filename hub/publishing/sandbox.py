@@ -234,21 +234,38 @@ def _run(folder: Path) -> dict[str, Any]:
     return report
 
 
+_OOM_WORDS = ("failed to map", "cannot allocate memory", "resource exhausted", "oom", "bad_alloc")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return isinstance(exc, MemoryError) or any(w in text for w in _OOM_WORDS)
+
+
 def main(argv: list[str]) -> int:
     """The child: ``FOLDER MEMORY_MB``; always writes ``result.json`` when it can."""
     folder, memory_mb = Path(argv[0]), int(argv[1])
     _limit(memory_mb)
     try:
+        import keras  # noqa: F401 - TensorFlow and Keras under the limit, before the model
+    except Exception as exc:  # noqa: BLE001 - an address space too small to start Keras
+        code = "out_of_memory" if _out_of_memory(exc) or memory_mb < 2048 else "load_failed"
+        _write(folder, _refusal(code, f"the sandbox could not start Keras in {memory_mb} MB "
+                                f"({type(exc).__name__}: {str(exc)[:300]})"))  # fmt: skip
+        return 0
+    try:
         report = _run(folder)
-    except MemoryError:
-        report = _refusal(
-            "out_of_memory", f"the model needs more than {memory_mb} MB to load and run"
-        )
     except Exception as exc:  # noqa: BLE001 - every failure of an upload is a refusal
-        report = _refusal(
-            "load_failed",
-            f"Keras could not load the model in safe mode: {type(exc).__name__}: {str(exc)[:600]}",
-        )
+        if _out_of_memory(exc):
+            report = _refusal(
+                "out_of_memory", f"the model needs more than {memory_mb} MB to load and run"
+            )
+        else:
+            report = _refusal(
+                "load_failed",
+                f"Keras could not load the model in safe mode: {type(exc).__name__}: "
+                f"{str(exc)[:600]}",
+            )
     _write(folder, report)
     return 0
 
