@@ -198,10 +198,13 @@ def _check_target(
         raise InvalidRequest("an imported model needs an owner", code="owner_required")
     if owner is not None and owner != caller.user and not caller.is_admin:
         raise InvalidRequest("only an admin imports a model for another user", code="forbidden")
-    if new_owner != "hub":
-        from hub.auth.users import get_user
+    from hub.auth.users import group_row, user_row
 
-        get_user(store, new_owner)  # NotFound (404) for an unknown user
+    with store.session() as s:  # NotFound (404) for an unknown user or group, before any work
+        if new_owner != "hub":
+            user_row(s, new_owner)
+        if visibility is not None and visibility.startswith("group:"):
+            group_row(s, visibility.removeprefix("group:"))
     try:
         existing = store.get_model(target)
     except NotFound:
