@@ -19,6 +19,7 @@ from hub.service import (
     routes_inputs,
     routes_jobs,
     routes_models,
+    routes_packs,
     routes_publish,
     routes_screens,
     routes_train,
@@ -63,6 +64,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(routes_models.router)
     app.include_router(routes_publish.router)  # POST /v1/models, /v1/models/{name}/versions
+    app.include_router(routes_packs.router)  # .hubpack export and import (hub.packs)
     app.include_router(routes_train.router)  # POST /v1/models/{name}/train
     app.include_router(routes_jobs.router)
     app.include_router(routes_screens.router)  # /v1/screens: bulk screening on Dask
@@ -76,7 +78,7 @@ def create_app(
     app.mount("/static", web.static_files(), name="static")
     config = runtime.settings if runtime else settings or load_settings()
     # model uploads have their own, larger limit (HUB_MAX_UPLOAD_BYTES)
-    uploads = routes_publish.body_limits(config)
+    uploads = routes_publish.body_limits(config) + routes_packs.body_limits(config)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, routes=uploads)
     # Host names answered (DNS rebinding; usage examples never show a foreign host)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))

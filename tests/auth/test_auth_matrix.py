@@ -43,6 +43,7 @@ SUCCESS = {
     ("GET", "/v1/screens/{screen_id}/results"): 409,  # the screen has not run
     ("POST", "/v1/models"): 422,  # no model fields in the matrix's request
     ("POST", "/v1/models/{name}/versions"): 422,  # no upload in the matrix's request
+    ("POST", "/v1/packs"): 422,  # no .hubpack in the matrix's request
     ("POST", "/signin"): 403,  # no CSRF token in the matrix's request: the form refuses
     ("POST", "/signout"): 403,
 }
