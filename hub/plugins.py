@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
 from hub.errors import PluginError
+from hub.params import NoParams, Params
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,6 +70,9 @@ class InputType:
     # the annotator (by name, with a ``fit``) that gives published and trained models of this
     # input type their applicability domain; None: such models carry no ``in_domain``
     domain_annotator: str | None = None
+    # the limits ``parse`` enforces on every input (name -> value, units in the name), shown on
+    # the cards and in the OpenAPI; a model's own limits are in its version's spec
+    limits: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class Task:
     run: Callable[..., dict[str, Any]]
     check_params: Callable[[dict[str, Any]], dict[str, Any]] = dict
     check_input: Callable[[Any, dict[str, Any]], None] | None = None
+    params: type[Params] | None = None  # the declared parameters (OpenAPI, cards)
 
 
 class Predictor(Protocol):
@@ -185,8 +190,12 @@ class LoadContext:
 
 @dataclass(frozen=True)
 class ModelKind:
+    """How to load versions of a kind; ``params``: the :class:`~hub.params.Params` of its
+    predictions (checked by the hub, listed in the OpenAPI and on the cards)."""
+
     name: str
     load: Callable[[Version, LoadContext], Predictor]
+    params: type[Params] = NoParams
 
 
 @dataclass

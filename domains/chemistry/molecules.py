@@ -49,6 +49,13 @@ MAX_HEAVY_ATOMS = 150  # in the molecule kept after standardisation (ESOL, Lipo:
 MAX_INPUT_HEAVY_ATOMS = 300  # in one input, salts and solvents included, before standardising
 MAX_FRAGMENTS = 20  # dot-separated fragments in one input (the data sets: at most 4)
 MAX_SMILES_CHARS = 2000
+# what every ``smiles`` input is checked against (shown on the cards: InputType.limits)
+LIMITS = {
+    "max_smiles_chars": MAX_SMILES_CHARS,
+    "max_input_heavy_atoms": MAX_INPUT_HEAVY_ATOMS,
+    "max_fragments": MAX_FRAGMENTS,
+    "max_heavy_atoms": MAX_HEAVY_ATOMS,
+}
 # Printable ASCII without the space: the characters a SMILES or an InChI is written with.
 _NOT_SMILES_CHAR = re.compile(r"[^\x21-\x7e]")
 

@@ -11,6 +11,7 @@ def domain() -> Domain:
     from domains.chemistry.depict import depict_molecule, depict_reaction
     from domains.chemistry.explain import explain_molecule
     from domains.chemistry.featurizers import RDKIT2D_MORGAN
+    from domains.chemistry.molecules import LIMITS as MOLECULE_LIMITS
     from domains.chemistry.molecules import Molecule, parse_molecule
     from domains.chemistry.products import (
         TEMPLATE_KIND,
@@ -19,6 +20,7 @@ def domain() -> Domain:
         parse_reactants,
     )
     from domains.chemistry.reaction_features import COMPONENTS_SEEN, REACTION_BAG
+    from domains.chemistry.reactions import LIMITS as REACTION_LIMITS
     from domains.chemistry.reactions import Reaction, parse_reaction
     from domains.chemistry.recipes import RECIPES
     from domains.chemistry.recipes_products import RECIPES as PRODUCT_RECIPES
@@ -38,6 +40,7 @@ def domain() -> Domain:
         example="c1ccccc1O",
         key=Molecule.key,
         domain_annotator=TANIMOTO_DOMAIN.name,
+        limits=MOLECULE_LIMITS,
     )
     reaction = InputType(
         name="reaction_smiles",
@@ -49,6 +52,7 @@ def domain() -> Domain:
         describe=Reaction.describe,
         depict=depict_reaction,
         example="Brc1ccccn1.Cc1ccc(N)cc1>>Cc1ccc(Nc2ccccn2)cc1",
+        limits=REACTION_LIMITS,
     )
     reactants = InputType(
         name="reactants",

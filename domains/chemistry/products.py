@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field
 from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 
@@ -31,12 +32,13 @@ from domains.chemistry.reactions import (
 )
 from domains.chemistry.templates import Condition, Template
 from hub.sdk import (
-    InvalidRequest,
+    Budget,
     ItemError,
     LoadContext,
     ModelKind,
+    Params,
     Version,
-    error_item,
+    each_item,
     parse_item,
 )
 
@@ -279,14 +281,10 @@ class TemplateLibrary:
         return out
 
 
-def check_top_k(params: Mapping[str, Any]) -> int:
-    unknown = sorted(set(params) - {"top_k"})
-    if unknown:
-        raise InvalidRequest(f"unknown parameter(s) {unknown}; known: ['top_k']")
-    top_k = params.get("top_k", DEFAULT_TOP_K)
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 50:
-        raise InvalidRequest(f"top_k must be an integer from 1 to 50, got {top_k!r}")
-    return top_k
+class TemplateParams(Params):
+    top_k: int = Field(
+        DEFAULT_TOP_K, ge=1, le=50, description="how many ranked products to return per input"
+    )
 
 
 class TemplatePredictor:
@@ -299,16 +297,18 @@ class TemplatePredictor:
         self.input_type = ctx.plugins.input_type(version.spec["input_type"])
         self.max_chars = ctx.max_input_chars
 
-    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        top_k = check_top_k(params)
-        out = []
-        for raw in inputs:
-            try:
-                rs = parse_item(self.input_type.parse, raw, self.max_chars)
-                out.append({**self.library.propose(rs, top_k), "unit": "SMILES", **rs.describe()})
-            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
-                out.append(error_item(exc))
-        return out
+    def predict(
+        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
+    ) -> list[dict[str, Any]]:
+        """Ranked products of each input (``params`` checked against :class:`TemplateParams`
+        by the runtime)."""
+        top_k = int(params.get("top_k", DEFAULT_TOP_K))
+
+        def propose(_: int, raw: Any) -> dict[str, Any]:
+            rs = parse_item(self.input_type.parse, raw, self.max_chars)
+            return {**self.library.propose(rs, top_k), "unit": "SMILES", **rs.describe()}
+
+        return each_item(inputs, propose, budget)
 
 
 def depict_reactants(rs: ReactantSet) -> str:
@@ -318,4 +318,6 @@ def depict_reactants(rs: ReactantSet) -> str:
     return depict_reaction(Reaction(rs.reactants, rs.agents, []))
 
 
-TEMPLATE_KIND = ModelKind(name="chemistry.reaction_templates", load=TemplatePredictor)
+TEMPLATE_KIND = ModelKind(
+    name="chemistry.reaction_templates", load=TemplatePredictor, params=TemplateParams
+)

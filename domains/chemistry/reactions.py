@@ -38,6 +38,11 @@ from hub.sdk import ItemError
 MAX_REACTION_CHARS = 10_000
 MAX_REACTION_COMPONENTS = 50  # all sides together (the yield data sets: at most 15)
 MAX_REACTION_HEAVY_ATOMS = 1000  # all components together (the yield data sets: at most 128)
+LIMITS = {
+    "max_reaction_chars": MAX_REACTION_CHARS,
+    "max_components": MAX_REACTION_COMPONENTS,
+    "max_heavy_atoms": MAX_REACTION_HEAVY_ATOMS,
+}  # shown on the cards (InputType.limits)
 ROLES = (
     "aryl_halide",
     "amine",

@@ -25,13 +25,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.sdk import (
-    InvalidRequest,
+    Budget,
     ItemError,
     LoadContext,
     ModelKind,
     PluginError,
     Version,
-    error_item,
+    each_item,
     parse_item,
 )
 
@@ -73,37 +73,29 @@ class NNPPredictor:
         except (ValueError, KeyError, OSError) as exc:
             raise PluginError(f"{version.ref}: unusable weights or descriptor: {exc}") from exc
 
-    def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Energy (eV), forces (eV/Å) and, for fully periodic cells, stress (eV/Å^3, Voigt)."""
+    def predict(
+        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
+    ) -> list[dict[str, Any]]:
+        """Energy (eV), forces (eV/Å) and, for fully periodic cells, stress (eV/Å^3, Voigt).
+        No parameters (the runtime checks that ``params`` is empty)."""
         from domains.physics.simulators import require_elements
 
-        if params:
-            raise InvalidRequest(
-                f"{self.version.model} takes no parameters in a prediction (got {sorted(params)})"
-            )
-        out: list[dict[str, Any]] = []
-        for raw in inputs:
-            try:
-                atoms = parse_item(self.input_type.parse, raw, self.max_chars)
-                require_elements(atoms, self.elements, self.version.model)
-                self.limits.check(atoms, self.version.model)
-                res = self.potential.evaluate([atoms])[0]
-                if not math.isfinite(res["energy"]):
-                    raise ItemError(
-                        "the potential gave a non-finite energy", code="simulation_failed"
-                    )
-                value = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in res.items()}
-                out.append(
-                    {
-                        "value": value,
-                        "unit": {k: UNITS[k] for k in value},
-                        "engine": self.engine,
-                        "params": self.params,
-                    }
-                )
-            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
-                out.append(error_item(exc))
-        return out
+        def evaluate(_: int, raw: Any) -> dict[str, Any]:
+            atoms = parse_item(self.input_type.parse, raw, self.max_chars)
+            require_elements(atoms, self.elements, self.version.model)
+            self.limits.check(atoms, self.version.model)
+            res = self.potential.evaluate([atoms])[0]
+            if not math.isfinite(res["energy"]):
+                raise ItemError("the potential gave a non-finite energy", code="simulation_failed")
+            value = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in res.items()}
+            return {
+                "value": value,
+                "unit": {k: UNITS[k] for k in value},
+                "engine": self.engine,
+                "params": self.params,
+            }
+
+        return each_item(inputs, evaluate, budget)
 
 
 NNP_KIND = ModelKind(name="physics.nnp", load=NNPPredictor)

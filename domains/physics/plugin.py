@@ -19,6 +19,7 @@ def domain() -> Domain:
     from domains.physics.recipes_qm9 import RECIPES as QM9_RECIPES
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
     from domains.physics.structures import (
+        LIMITS,
         describe_molecule3d,
         estimate_atoms,
         parse_atoms,
@@ -27,8 +28,8 @@ def domain() -> Domain:
     from domains.physics.tasks import TASKS
     from domains.physics.xtb import XTB_SIMULATOR
 
-    # each item's cost, read before parsing (a hub that predates InputType.cost goes without)
-    cost = {"cost": estimate_atoms} if "cost" in InputType.__dataclass_fields__ else {}
+    # each item's cost, read before parsing, and the limits every structure is checked against
+    common = {"cost": estimate_atoms, "limits": LIMITS}
     atoms = InputType(
         name="atoms",
         description=ATOMS_HELP,
@@ -39,7 +40,7 @@ def domain() -> Domain:
             "cell": [[0, 1.805, 1.805], [1.805, 0, 1.805], [1.805, 1.805, 0]],
             "pbc": True,
         },
-        **cost,
+        **common,
     )
     molecule3d = InputType(
         name="molecule3d",
@@ -47,7 +48,7 @@ def domain() -> Domain:
         parse=parse_molecule3d,
         describe=describe_molecule3d,
         example="CCO",
-        **cost,
+        **common,
     )
     return Domain(
         name="physics",

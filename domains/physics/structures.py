@@ -49,6 +49,15 @@ MAX_COORDINATE = 1e5  # Å; a bound on every coordinate and cell entry
 MAX_FORMULA_CHARS = 1000
 MAX_SMILES_CHARS = 500
 MAX_EMBED_ATOMS = 300  # atoms with H of a SMILES embedded in 3D
+# what every structure input is checked against (shown on the cards: InputType.limits)
+LIMITS = {
+    "max_atoms": MAX_ATOMS,
+    "min_distance_angstrom": MIN_DISTANCE,
+    "max_coordinate_angstrom": MAX_COORDINATE,
+    "max_formula_chars": MAX_FORMULA_CHARS,
+    "max_smiles_chars": MAX_SMILES_CHARS,
+    "max_embed_atoms": MAX_EMBED_ATOMS,
+}
 
 
 def _bad(message: str, code: str = "invalid_atoms", **detail: Any) -> ItemError:

@@ -29,10 +29,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from domains.physics.structures import atoms_to_json
-from hub.sdk import InvalidRequest, ItemError, Task, ase_results
+from hub.sdk import InvalidRequest, ItemError, Params, Task, ase_results, check_params
 
 Progress = Callable[[int, int, str], None]
 
@@ -77,10 +77,9 @@ MAX_SEED = 2**63 - 1
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class TaskParams(BaseModel):
-    """Strict: no string, bool or float where an integer is declared, no NaN or infinity."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class TaskParams(Params):
+    """Strict (:class:`hub.sdk.Params`): no string, bool or float where an integer is
+    declared, no NaN or infinity."""
 
     def force_calls(self) -> int:
         """How many energy and force evaluations the task makes at most."""
@@ -138,20 +137,7 @@ class ParamsChecker:
         self.model = model
 
     def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(params, dict):
-            raise InvalidRequest("'params' must be an object")
-        try:
-            checked = self.model(**params)
-        except ValidationError as exc:
-            problems = [
-                {"param": ".".join(str(x) for x in e["loc"]) or "params", "message": e["msg"]}
-                for e in exc.errors(include_url=False, include_input=False)
-            ]
-            text = "; ".join(f"{p['param']}: {p['message']}" for p in problems[:5])
-            known = ", ".join(self.model.model_fields)
-            raise InvalidRequest(
-                f"invalid parameters: {text} (parameters: {known})", errors=problems
-            ) from exc
+        checked = check_params(self.model, params)
         frames = checked.frames()
         if frames > MAX_FRAMES:
             need = -(-checked.steps // (MAX_FRAMES - 1))  # type: ignore[attr-defined]
@@ -343,7 +329,15 @@ PARAMS: dict[str, type[TaskParams]] = {"relax": RelaxParams, "eos": EosParams, "
 def _task(name: str, description: str, run: Callable[..., dict[str, Any]]) -> Task:
     """A task on ``atoms`` whose parameters and cost are checked at submission."""
     checker = ParamsChecker(PARAMS[name])
-    return Task(name, "atoms", description, run, checker, check_input=checker.check_input)
+    return Task(
+        name,
+        "atoms",
+        description,
+        run,
+        checker,
+        check_input=checker.check_input,
+        params=PARAMS[name],
+    )
 
 
 TASKS = (

@@ -30,6 +30,7 @@ from hub.catalog.jobs import JobStore
 from hub.config import Settings, load_settings
 from hub.entities import Version
 from hub.errors import InvalidRequest, ItemError, PayloadTooLarge, PluginError
+from hub.params import check_params
 from hub.plugins import LoadContext, ModelKind, PluginRegistry, Predictor, load_plugins
 from hub.runtime.items import error_item
 
@@ -195,12 +196,17 @@ class Runtime:
                 self._loaded[key] = self._load(version)
             return self._loaded[key]
 
-    def _load(self, version: Version) -> Predictor:
+    def kind(self, version: Version) -> ModelKind:
+        """The :class:`ModelKind` that serves ``version`` (a plugin's, else a built-in one)."""
         kind = self.plugins.model_kind(version.kind) or builtin_kinds().get(version.kind)
         if kind is None:
             raise PluginError(
                 f"{version.ref} is of kind {version.kind!r}, which no installed plugin provides"
             )
+        return kind
+
+    def _load(self, version: Version) -> Predictor:
+        kind = self.kind(version)
         ctx = LoadContext(
             plugins=self.plugins,
             read_artifact=self.artifacts.read,
@@ -240,6 +246,11 @@ class Runtime:
             )
         return cost
 
+    def check_params(self, version: Version, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A prediction's ``params`` checked against the declared parameters of the version's
+        kind (:mod:`hub.params`): defaults filled in, or one 422 naming every bad one."""
+        return check_params(self.kind(version).params, dict(params or {})).model_dump()
+
     def _prepare(self, ref: str, inputs: Sequence[Any]) -> tuple[Version, Predictor]:
         version = self.resolve(ref)
         predictor = self.predictor(version)
@@ -254,10 +265,11 @@ class Runtime:
         params: Mapping[str, Any] | None,
         budget: Budget,
     ) -> Prediction:
+        checked = self.check_params(version, params)
         if _takes_budget(type(predictor)):
-            outputs = predictor.predict(list(inputs), dict(params or {}), budget=budget)  # type: ignore[call-arg]
+            outputs = predictor.predict(list(inputs), checked, budget=budget)  # type: ignore[call-arg]
         else:
-            outputs = predictor.predict(list(inputs), dict(params or {}))
+            outputs = predictor.predict(list(inputs), checked)
         return Prediction(version.model, version.version, outputs)
 
     # -- predictions ----------------------------------------------------------------------

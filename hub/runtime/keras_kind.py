@@ -22,9 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from hub.entities import Version
 from hub.errors import InvalidRequest, PluginError
+from hub.params import Params
 from hub.plugins import LoadContext, ModelKind
 from hub.runtime.core import Budget, each_item
 from hub.runtime.items import parse_item, to_json_number
@@ -91,12 +93,9 @@ class KerasPredictor:
         return ctx.plugins.annotator(entry["name"]).build(data, **entry.get("params", {}))
 
     def _check_params(self, params: Mapping[str, Any]) -> bool:
-        unknown = sorted(set(params) - {"explain"})
-        if unknown:
-            raise InvalidRequest(f"unknown parameter(s) {unknown}; this model takes 'explain'")
-        explain = params.get("explain", False)
-        if not isinstance(explain, bool):
-            raise InvalidRequest("'explain' must be true or false")
+        """``explain``, when this version's input type can be explained (the types and names
+        were checked by the runtime against :class:`KerasParams`)."""
+        explain = bool(params.get("explain", False))
         if explain and self.input_type.explain is None:
             raise InvalidRequest(f"inputs of type {self.input_type.name!r} cannot be explained")
         return explain
@@ -151,4 +150,10 @@ class KerasPredictor:
         return out
 
 
-KERAS_KIND = ModelKind(name="keras", load=KerasPredictor)
+class KerasParams(Params):
+    explain: bool = Field(
+        False, description="attribute each prediction to the input's atoms (SMILES inputs)"
+    )
+
+
+KERAS_KIND = ModelKind(name="keras", load=KerasPredictor, params=KerasParams)

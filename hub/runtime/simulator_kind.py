@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from hub.entities import Version
-from hub.errors import InvalidRequest
 from hub.plugins import LoadContext, ModelKind
 from hub.runtime.core import Budget, each_item
 from hub.runtime.items import parse_item
@@ -38,13 +37,8 @@ class SimulatorPredictor:
     def predict(
         self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
     ) -> list[dict[str, Any]]:
-        """Run the engine on each input in turn, until ``budget`` runs out."""
-        if params:
-            raise InvalidRequest(
-                f"{self.simulator.name} takes no parameters in a prediction "
-                f"(got {sorted(params)}); its engine parameters are fixed "
-                "by the model version"
-            )
+        """Run the engine on each input in turn, until ``budget`` runs out. No parameters:
+        the engine's are fixed by the version (the runtime checks ``params`` is empty)."""
         units = dict(self.simulator.units)
 
         def compute(_: int, raw: Any) -> dict[str, Any]:

@@ -9,8 +9,9 @@ What a domain author finds here, each in a small module (all re-exported below, 
   :class:`InvalidRequest` for bad parameters, :class:`RunError`, :class:`PluginError`).
 - :mod:`hub.sdk.entities`  the catalog records a recipe returns (:class:`ModelInfo`,
   :class:`OutputSpec`, :class:`Metric`, :class:`DatasetInfo`) and :class:`Version`.
-- :mod:`hub.sdk.items`     per-item helpers for a predictor (:func:`parse_item`,
-  :func:`error_item`, :func:`to_json_number`).
+- :mod:`hub.sdk.items`     the batch loop and per-item helpers for a predictor
+  (:func:`each_item`, :func:`parse_item`, :func:`error_item`, :func:`to_json_number`).
+- :mod:`hub.sdk.params`    declared parameters of predictions and tasks (:class:`Params`).
 - :mod:`hub.sdk.artifacts` content hashes (:func:`sha256_file`).
 - :mod:`hub.sdk.plots`     deterministic SVG plots a recipe stores with its version.
 - :mod:`hub.sdk.ase`       :func:`ase_results`, an energy output as ASE calculator results.
@@ -40,7 +41,8 @@ from hub.sdk.errors import (
     Unauthenticated,
     Unavailable,
 )
-from hub.sdk.items import error_item, parse_item, to_json_number
+from hub.sdk.items import Budget, each_item, error_item, parse_item, to_json_number
+from hub.sdk.params import NoParams, Params, check_params, params_schema
 from hub.sdk.plots import curve_svg, parity_svg, uncertainty_svg
 from hub.sdk.plugins import (
     GROUP,
@@ -66,6 +68,7 @@ __all__ = [
     "GROUP",
     "AlreadyExists",
     "Annotator",
+    "Budget",
     "CallerError",
     "DatasetInfo",
     "Domain",
@@ -80,8 +83,10 @@ __all__ = [
     "Metric",
     "ModelInfo",
     "ModelKind",
+    "NoParams",
     "NotFound",
     "OutputSpec",
+    "Params",
     "PayloadTooLarge",
     "PluginError",
     "PluginRegistry",
@@ -99,9 +104,12 @@ __all__ = [
     "Unavailable",
     "Version",
     "ase_results",
+    "check_params",
     "curve_svg",
+    "each_item",
     "error_item",
     "load_plugins",
+    "params_schema",
     "parity_svg",
     "parse_item",
     "sha256_bytes",

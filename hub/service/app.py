@@ -27,6 +27,7 @@ from hub.service import (
 )
 from hub.service.deps import PageError, document_security, gate_of
 from hub.service.errors import BodyLimit, RequestContext, install_error_handlers
+from hub.service.openapi_params import document_parameters
 from hub.service.routes_audit import install as install_audit
 from hub.service.schemas import ErrorResponse
 
@@ -75,6 +76,7 @@ def create_app(
     install_audit(app)  # /v1/audit, the audit trail and the quotas of every request
     app.add_exception_handler(PageError, web.page_error)
     document_security(app)  # the API key in the OpenAPI
+    document_parameters(app)  # each model kind's and task's parameters in the OpenAPI
     app.mount("/static", web.static_files(), name="static")
     config = runtime.settings if runtime else settings or load_settings()
     # model uploads have their own, larger limit (HUB_MAX_UPLOAD_BYTES)

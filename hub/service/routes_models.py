@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import Forbidden, NotFound
+from hub.errors import Forbidden, InvalidRequest, NotFound
 from hub.runtime import Prediction
 from hub.service.cards import model_card, public_base_url
 from hub.service.deps import (
@@ -159,6 +159,11 @@ async def explain(
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
     them (the same as ``params: {"explain": true}``)."""
     track("explain", ref=ref, inputs=body.inputs)
+    if body.params.get("explain", True) is not True:  # the route's meaning: not to be undone
+        raise InvalidRequest(
+            "this route always explains: leave 'explain' out of its params (or give true)",
+            errors=[{"param": "explain", "message": "must be true here"}],
+        )
     params = {**body.params, "explain": True}
     return _json(
         await runtime.predict_async(ref, body.inputs, params, disconnected=request.is_disconnected)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,22 +156,9 @@ def test_weights_load_without_pickle() -> None:
 
 
 @pytest.fixture(scope="module")
-def nnp_runtime(tmp_path_factory: pytest.TempPathFactory):
-    """A hub home with only physics.nnp-cu (and physics.emt) built at quick size."""
-    from hub.artifacts import ArtifactStore
-    from hub.build import build_all
-    from hub.catalog import CatalogStore
-    from hub.config import Settings, sqlite_url
-    from hub.plugins import load_plugins
-    from hub.runtime import Runtime
-
-    home: Path = tmp_path_factory.mktemp("nnp-home")
-    settings = Settings(sqlite_url(home / "registry.db"), home / "artifacts")
-    store = CatalogStore(settings.database_url)
-    recipes = load_plugins().recipes()
-    build_all(recipes, store, ArtifactStore(settings.artifacts_dir), quick=True,
-              only=["physics.nnp-cu", "physics.emt"])  # fmt: skip
-    return Runtime(settings, store=store)
+def nnp_runtime(runtime):  # noqa: ANN001, ANN201
+    """The session's quick-built hub (tests/conftest.py): built once per run, not again here."""
+    return runtime
 
 
 def test_quick_build_registers_metrics_and_plots(nnp_runtime) -> None:

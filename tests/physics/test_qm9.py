@@ -4,7 +4,6 @@ quick build of physics.qm9-gap served through the hub's keras model kind."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,21 +101,9 @@ def test_worker_pool_matches_the_loop() -> None:
 
 
 @pytest.fixture(scope="module")
-def qm9_runtime(tmp_path_factory: pytest.TempPathFactory):
-    """A hub home with only physics.qm9-gap built at quick size."""
-    from hub.artifacts import ArtifactStore
-    from hub.build import build_all
-    from hub.catalog import CatalogStore
-    from hub.config import Settings, sqlite_url
-    from hub.plugins import load_plugins
-    from hub.runtime import Runtime
-
-    home: Path = tmp_path_factory.mktemp("qm9-home")
-    settings = Settings(sqlite_url(home / "registry.db"), home / "artifacts")
-    store = CatalogStore(settings.database_url)
-    build_all(load_plugins().recipes(), store, ArtifactStore(settings.artifacts_dir),
-              quick=True, only=["physics.qm9-gap"])  # fmt: skip
-    return Runtime(settings, store=store)
+def qm9_runtime(runtime):  # noqa: ANN001, ANN201
+    """The session's quick-built hub (tests/conftest.py): built once per run, not again here."""
+    return runtime
 
 
 def test_quick_build_registers_metrics(qm9_runtime) -> None:  # noqa: ANN001
