@@ -1,5 +1,5 @@
 """Publishing a trained Keras model (issue 15): ``hub.publish``, ``hub publish`` and
-``POST /v1/models/{name}/versions`` share one flow (:mod:`hub.publishing.publish`).
+``POST /v1/models/{name}/versions`` share one flow (:mod:`hub.publishing.flow`).
 
 Before anything is registered the hub checks the upload statically
 (:mod:`~hub.publishing.inspect`: a ``.keras`` zip of three known members whose config names
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ModelRefused", "publish"]
+__all__ = ["ModelRefused", "featurize", "publish"]
 
 
 def __getattr__(name: str) -> Any:  # PEP 562: keep the sandbox's start light
-    if name == "publish":
-        from hub.publishing.publish import publish
+    if name in ("publish", "featurize"):
+        from hub.publishing import flow
 
-        return publish
+        return getattr(flow, name)
     if name == "ModelRefused":
         from hub.publishing.errors import ModelRefused
 

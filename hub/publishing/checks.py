@@ -1,5 +1,5 @@
 """The checks of a publication that need the plugin registry or the model's outputs (see
-:mod:`hub.publishing.publish` for the order): the manifest against the installed input
+:mod:`hub.publishing.flow` for the order): the manifest against the installed input
 types and featurizers and against the existing model, the evaluation set and training inputs
 parsed and featurized, the applicability domain fitted, the model's shape and outputs checked
 and measured. Each raises a typed :class:`~hub.errors.CallerError` naming the field."""

@@ -137,8 +137,8 @@ def publish_version(
     checks it, loads it in safe mode in a separate process, measures it on ``evaluation``,
     fits the applicability domain to ``training_inputs``, registers it and moves
     ``latest``. Nothing is stored when a check fails."""
-    from hub.publishing.publish import Upload, display_name
-    from hub.publishing.publish import publish_version as publish_flow
+    from hub.publishing.flow import Upload, display_name
+    from hub.publishing.flow import publish_version as publish_flow
 
     track("model.publish", model=name)
     limit = runtime.settings.max_upload_bytes

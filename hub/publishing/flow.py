@@ -36,7 +36,7 @@ import numpy as np
 from hub.artifacts import sha256_bytes
 from hub.build import software_versions
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version, VersionCreate
-from hub.errors import InvalidRequest, NotFound, PayloadTooLarge
+from hub.errors import HubError, InvalidRequest, NotFound, PayloadTooLarge
 from hub.publishing import evaluate
 from hub.publishing.checks import (
     Upload,
@@ -334,3 +334,29 @@ def parse_outputs(outputs: Sequence[Mapping[str, Any] | str]) -> list[dict[str, 
         else:
             out.append(dict(o))
     return out
+
+
+def featurize(
+    inputs: Sequence[Any],
+    *,
+    input_type: str,
+    featurizer: str,
+    featurizer_params: Mapping[str, Any] | None = None,
+) -> tuple[np.ndarray, list[int]]:
+    """Features of ``inputs`` exactly as the hub will compute them for a published model:
+    float32 (n_kept, width) and the indices of the inputs kept (those that parse). Train on
+    these and the model fits the featurizer you declare."""
+    from hub.plugins import load_plugins
+
+    plugins = load_plugins()
+    kind = plugins.input_type(input_type)
+    build = plugins.featurizer(featurizer).build(**dict(featurizer_params or {}))
+    rows, kept = [], []
+    for i, raw in enumerate(inputs):
+        try:
+            rows.append(np.asarray(build(kind.parse(raw)), np.float32).reshape(-1))
+        except HubError:
+            continue
+        kept.append(i)
+    width = rows[0].shape[0] if rows else 0
+    return (np.stack(rows) if rows else np.zeros((0, width), np.float32)), kept
