@@ -163,12 +163,11 @@ def _watch_signal_handlers(every_s: float = 5.0) -> None:
 
 
 def _start_engine(settings: Any, http_workers: int) -> None:
-    """Heavy work on Dask: the embedded cluster (unless ``HUB_DASK_SCHEDULER`` names one),
-    started in the background so serving starts at once; with several HTTP worker processes,
-    started now and its address exported, so that they all share it. Then the screen
-    supervisor, which resumes the screens a killed hub left behind."""
-    import threading
-
+    """Heavy work on Dask. The embedded cluster (unless ``HUB_DASK_SCHEDULER`` names one) is
+    started by the first screen, not here: a hub that never screens starts no worker; with
+    several HTTP worker processes it is started now and its address exported, so that they
+    all share one. Then the screen supervisor, which resumes the screens a killed hub left
+    behind."""
     from hub import engine
     from hub.screening.driver import supervisor_for
 
@@ -176,13 +175,6 @@ def _start_engine(settings: Any, http_workers: int) -> None:
         address = engine.local_cluster(settings.dask_workers).scheduler_address
         os.environ["HUB_DASK_SCHEDULER"] = address
         settings = settings.with_(dask_scheduler=address)
-    elif not settings.dask_scheduler:
-        threading.Thread(
-            target=engine.local_cluster,
-            args=(settings.dask_workers,),
-            name="dask-start",
-            daemon=True,
-        ).start()
     supervisor_for(settings)
 
 
@@ -214,6 +206,14 @@ def serve(
     dask: Annotated[
         bool, typer.Option(help="run screens on Dask (embedded cluster or HUB_DASK_SCHEDULER)")
     ] = True,
+    jobs_engine: Annotated[
+        str,
+        typer.Option(
+            envvar="HUB_JOBS_ENGINE",
+            help="where jobs run: 'processes' (the hub's own job workers, --job-workers) or "
+            "'dask' (the Dask cluster of the screens)",
+        ),
+    ] = "processes",
 ) -> None:
     """Serve the catalog, the prediction API, the jobs and the screens (OpenAPI docs at
     /docs). Screens run on Dask: an embedded LocalCluster (one worker process per core), or
@@ -236,7 +236,10 @@ def serve(
     _watch_signal_handlers()
     builder: subprocess.Popen | None = None
     supervisor: JobSupervisor | None = None
+    dispatcher: Any = None
     stopped_by: int | None = None
+    if jobs_engine not in ("processes", "dask"):
+        raise typer.BadParameter("--jobs-engine is 'processes' or 'dask'")
     try:
         _startup_sweep(settings)
         if build or build_only:
@@ -248,7 +251,11 @@ def serve(
                 [sys.executable, "-m", "hub", "build", "--lines", f"--parent-pid={os.getpid()}"]
                 + (build_only or [])
             )
-        if job_workers:
+        if job_workers and jobs_engine == "dask":
+            from hub.jobs.dask_runner import JobDispatcher
+
+            dispatcher = JobDispatcher(settings).start()
+        elif job_workers:
             supervisor = JobSupervisor(settings, job_workers).start()
         if dask:
             _start_engine(settings, workers)
@@ -270,7 +277,9 @@ def serve(
         if supervisor is not None:
             err.print("stopping the job workers (running jobs go back to the queue)")
             supervisor.stop()
-        if dask:
+        if dispatcher is not None:  # an embedded cluster stops with us: give its jobs back
+            dispatcher.stop(give_back=not settings.dask_scheduler)
+        if dask or dispatcher is not None:
             _stop_engine()
         if builder is not None and builder.poll() is None:
             # `hub build` unwinds on SIGTERM: it removes its work folder and registers nothing

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.jobs.conftest import emt_home, emt_template  # noqa: F401 - fixtures used here
 from tests.screening.screen_support import LoopbackCluster, build_template, copy_home
 
 
@@ -21,7 +22,7 @@ def screen_home(screen_template: Path, tmp_path: Path) -> Path:
     return copy_home(screen_template, tmp_path / "home")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
     cluster = LoopbackCluster(2, log_dir=tmp_path_factory.mktemp("dask-logs"))
     try:

@@ -171,3 +171,19 @@ def run_inline(settings, screen_id: str) -> None:  # noqa: ANN001 - hub Settings
     store = CatalogStore(settings.database_url)
     ScreenStore(store).finish(screen_id, "succeeded", result_sha256=sha)
     store.close()
+
+
+def worker_running(cluster: LoopbackCluster, key: str, timeout_s: float = 60) -> str:
+    """The name of the loopback worker running the Dask task ``key``."""
+    from distributed import Client
+
+    with Client(cluster.address, timeout=60) as c:
+
+        def find() -> str | None:
+            info = c.scheduler_info()["workers"]
+            for addr, keys in c.processing().items():
+                if key in keys:
+                    return info[addr]["name"]
+            return None
+
+        return wait_for(find, timeout_s, 0.2)
