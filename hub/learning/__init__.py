@@ -1,10 +1,11 @@
 """The hub's training pipeline for learned property models (domain-free: no domain imported).
 
 A recipe (or a trainer of user data) featurizes its inputs, declares how the model is evaluated
-(:class:`~hub.learning.pipeline.Evaluation`: the split functions, the held-out groups, the applicability domain's
-similarity, the task) and calls :func:`~hub.learning.pipeline.learn`, which trains the Keras ensembles, measures and
-calibrates, stores the served model and the plots, and returns what to register
-(:class:`~hub.learning.pipeline.Learned`). Domains reach it through :mod:`hub.sdk.learning`.
+(:class:`~hub.learning.pipeline.Evaluation`: the split functions, the held-out groups, the
+applicability domain's similarity, the task) and calls :func:`~hub.learning.pipeline.learn`,
+which trains the Keras ensembles, measures and calibrates, stores the served model and the
+plots, and returns what to register (:class:`~hub.learning.pipeline.Learned`). Domains reach it
+through :mod:`hub.sdk.learning`.
 
 - :mod:`hub.learning.ensemble`  Keras MLP ensembles (regression, or sigmoid members)
 - :mod:`hub.learning.metrics`   held-out figures, calibration, aggregation into metrics

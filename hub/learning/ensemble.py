@@ -16,7 +16,7 @@ EnsembleMeanStd`: column 0 is the members' mean, column 1 the calibrated spread.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,21 +27,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 @dataclass(frozen=True)
 class EnsembleParams:
-    """The network and its training: ``hidden`` widths (ReLU), ``dropout`` after each,
-    AdamW (``learning_rate``, ``weight_decay``), early stopping after ``patience`` epochs
-    without a better validation loss (at most ``epochs``), ``members`` branches."""
+    """The network and its training: an optional shared ``trunk`` layer (0: none), then
+    ``members`` branches of ``hidden`` widths (``activation``), ``dropout`` after each; AdamW
+    (``learning_rate``, ``weight_decay``; None: Adam), constant or ``"cosine"``-decaying
+    learning rate (``schedule``); early stopping after ``patience`` epochs without a better
+    validation ``loss`` (at most ``epochs``). Feature columns whose training variance is
+    under ``var_floor`` keep unit scale."""
 
     hidden: tuple[int, ...] = (512, 128)
     dropout: float = 0.1
     learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
+    weight_decay: float | None = 1e-4
     epochs: int = 300
     patience: int = 25
     batch_size: int = 64
     members: int = 5
+    trunk: int = 0
+    activation: str = "relu"
+    loss: str = "mse"  # of a regression ("mae": the median); classification: cross-entropy
+    schedule: str = "constant"
+    var_floor: float = 1e-2
 
     @classmethod
     def from_params(cls, p: Mapping[str, Any]) -> EnsembleParams:
+        """From a recipe's parameters: the keys of the property recipes (``hidden``,
+        ``dropout``, ``learning_rate``, ``weight_decay``, ``epochs``, ``patience``,
+        ``batch_size``, ``members``); the other fields keep their defaults."""
         return cls(
             hidden=tuple(int(h) for h in p["hidden"]),
             dropout=float(p["dropout"]),
@@ -64,10 +75,12 @@ def fit_ensemble(
     *,
     active_columns: bool = False,
     classification: bool = False,
+    on_epoch: Callable[[int, Any], None] | None = None,
 ) -> Any:
     """A Keras model with output (batch, members), trained with early stopping on the
     validation set (best weights kept); ``x`` float32 (n, n_features), ``y`` (n,) in the
-    property's unit (0/1 labels with ``classification``).
+    property's unit (0/1 labels with ``classification``); ``on_epoch(epoch, logs)`` is called
+    after each epoch (progress).
 
     With ``active_columns``, the model first keeps only the feature columns set in some
     training row (:class:`~hub.runtime.keras_layers.SelectColumns`): the same model for inputs
@@ -84,14 +97,16 @@ def fit_ensemble(
     # Columns (almost) constant in training, e.g. fingerprint bits never set, keep unit scale:
     # dividing by a tiny variance would blow up any molecule that does set them.
     mu, var = x_train.mean(0), x_train.var(0)
-    var = np.where(var < 1e-2, 1.0, var)
+    var = np.where(var < p.var_floor, 1.0, var)
     inp = keras.Input((x_train.shape[1],), dtype="float32")
-    norm = keras.layers.Normalization(mean=mu, variance=var)(inp)
+    shared = keras.layers.Normalization(mean=mu, variance=var)(inp)
+    if p.trunk:
+        shared = keras.layers.Dense(p.trunk, activation=p.activation, name="trunk")(shared)
     outs = []
     for k in range(p.members):
-        h = norm
+        h = shared
         for width in p.hidden:
-            h = keras.layers.Dense(width, activation="relu")(h)
+            h = keras.layers.Dense(width, activation=p.activation)(h)
             if p.dropout:
                 h = keras.layers.Dropout(p.dropout, seed=seed * 1000 + k)(h)
         outs.append(keras.layers.Dense(1, activation="sigmoid" if classification else None)(h))
@@ -101,19 +116,29 @@ def fit_ensemble(
     else:
         y_mu, y_sd = float(y_train.mean()), float(y_train.std() or 1.0)
         model = keras.Model(inp, keras.layers.Rescaling(scale=y_sd, offset=y_mu)(z))
-    model.compile(
-        optimizer=keras.optimizers.AdamW(p.learning_rate, weight_decay=p.weight_decay),
-        loss="binary_crossentropy" if classification else "mse",
+    rate: Any = p.learning_rate
+    if p.schedule == "cosine":
+        steps = p.epochs * int(np.ceil(len(x_train) / p.batch_size))
+        rate = keras.optimizers.schedules.CosineDecay(p.learning_rate, decay_steps=steps)
+    optimizer = (
+        keras.optimizers.Adam(rate)
+        if p.weight_decay is None
+        else keras.optimizers.AdamW(rate, weight_decay=p.weight_decay)
     )
-    stop = keras.callbacks.EarlyStopping(patience=p.patience, restore_best_weights=True)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy" if classification else p.loss)
+    callbacks: list[Any] = [
+        keras.callbacks.EarlyStopping(patience=p.patience, restore_best_weights=True)
+    ]
+    if on_epoch is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch))
     tile = (1, p.members)
     model.fit(
         x_train,
-        np.tile(y_train[:, None], tile),
-        validation_data=(x_val, np.tile(y_val[:, None], tile)),
+        np.tile(y_train[:, None], tile).astype(np.float32, copy=False),
+        validation_data=(x_val, np.tile(y_val[:, None], tile).astype(np.float32, copy=False)),
         epochs=p.epochs,
         batch_size=p.batch_size,
-        callbacks=[stop],
+        callbacks=callbacks,
         verbose=0,
         shuffle=True,
     )
@@ -137,7 +162,11 @@ def with_uncertainty(model: Any, sigma_scale: float = 1.0, upper: float | None =
     return keras.Model(model.inputs[0], EnsembleMeanStd(scale=sigma_scale)(members))
 
 
-def predict_members(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over the members of ``x`` (n, n_features), each (n,)."""
-    out = np.asarray(model(x.astype(np.float32), training=False))
+def predict_members(model: Any, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over the members of ``x`` (n, n_features), each (n,),
+    computed ``batch`` rows at a time."""
+    x = x.astype(np.float32, copy=False)
+    out = np.concatenate(
+        [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)]
+    )
     return out.mean(1), out.std(1)
