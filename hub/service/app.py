@@ -81,6 +81,7 @@ def create_app(
     config = runtime.settings if runtime else settings or load_settings()
     # model uploads have their own, larger limit (HUB_MAX_UPLOAD_BYTES)
     uploads = routes_publish.body_limits(config) + routes_packs.body_limits(config)
+    uploads += routes_train.body_limits(config)  # training files (hub.training)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, routes=uploads)
     # Host names answered (DNS rebinding; usage examples never show a foreign host)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))

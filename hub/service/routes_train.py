@@ -2,9 +2,9 @@
 
 A multipart form: the CSV (``file``) and the fields below; nothing else is read (no server
 path, no URL). Everything the hub can check is checked before the job is queued (422 naming
-the problem, 413 over the size limit); the answer is the queued job (202, as ``POST
-/v1/jobs``): follow it at ``/v1/jobs/{id}``, its result names the registered version and
-reports every row left out or merged.
+the problem, 413 over the upload limit ``HUB_MAX_UPLOAD_BYTES``); the answer is the queued
+job (202, as ``POST /v1/jobs``): follow it at ``/v1/jobs/{id}``, its result names the
+registered version and reports every row left out or merged.
 
 Who: a key with the ``publish`` scope. A new model is created owned by the caller (private
 unless ``visibility`` says otherwise); an existing one only by its owner or an admin (403),
@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from hub.auth.identity import Caller
+from hub.config import Settings
 from hub.errors import InvalidRequest, PayloadTooLarge
 from hub.service.deps import GateDep, RuntimeDep, require
 from hub.service.routes_audit import track
@@ -28,6 +29,13 @@ from hub.training import TrainingRequest, submit_training
 router = APIRouter(tags=["training"])
 Publisher = Annotated[Caller, Depends(require("publish"))]
 CHUNK = 1 << 20
+TRAIN_PATH = r"/v1/models/[^/]+/train"
+
+
+def body_limits(settings: Settings) -> list[tuple[str, str, int]]:
+    """(method, path pattern, most bytes) of the bodies this router takes over the default
+    limit: a training file, bounded as any upload (``HUB_MAX_UPLOAD_BYTES``)."""
+    return [("POST", TRAIN_PATH, settings.max_upload_bytes + CHUNK)]
 
 
 def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
@@ -73,7 +81,7 @@ def train_model(
         raise InvalidRequest(f"params is not JSON: {exc}", code="invalid_params") from exc
     if not isinstance(overrides, dict):
         raise InvalidRequest("params must be a JSON object", code="invalid_params")
-    limit = runtime.settings.max_body_bytes
+    limit = runtime.settings.max_upload_bytes
     request = TrainingRequest(
         name=name, target=target, smiles_column=smiles_column, unit=unit, task=task,
         visibility=visibility, title=title, description=description, params=overrides,

@@ -66,14 +66,14 @@ def train(
     ``{"model", "version", "ref", "data": the data report, "metrics": [...]}``.
 
     Bad data raises before any training (:class:`~hub.errors.InvalidRequest`, or
-    :class:`~hub.errors.PayloadTooLarge` over ``max_bytes``, default ``HUB_MAX_BODY_BYTES``);
+    :class:`~hub.errors.PayloadTooLarge` over ``max_bytes``, default ``HUB_MAX_UPLOAD_BYTES``);
     a failed training raises :class:`~hub.errors.RunError`."""
     from hub.jobs.runner import JobLimits, run_job
     from hub.runtime import Runtime
 
     rt = runtime or Runtime()
     try:
-        limit = max_bytes if max_bytes is not None else rt.settings.max_body_bytes
+        limit = max_bytes if max_bytes is not None else rt.settings.max_upload_bytes
         content, file_name = read_upload(data, limit)
         request = TrainingRequest(
             name=name, target=target, smiles_column=smiles_column, unit=unit, task=task,

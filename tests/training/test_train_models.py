@@ -45,7 +45,7 @@ def esol_csv(n: int = 200, *, label: bool = False, extra: str = "") -> bytes:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     home = tmp_path_factory.mktemp("train-home")
-    rt = Runtime(settings_for(home, max_body_bytes=64 * 1024))
+    rt = Runtime(settings_for(home, max_upload_bytes=64 * 1024))
     yield rt
     rt.store.close()
 

@@ -123,7 +123,7 @@ def test_nothing_is_queued_for_bad_data(tmp_path: Path) -> None:
     from hub.runtime import Runtime
     from tests.conftest import settings_for
 
-    runtime = Runtime(settings_for(tmp_path, max_body_bytes=4096))
+    runtime = Runtime(settings_for(tmp_path, max_upload_bytes=4096))
     try:
         cases = [
             (to_csv(esol(60)), {"target": "logS", "max_bytes": 100}, PayloadTooLarge),
@@ -137,7 +137,7 @@ def test_nothing_is_queued_for_bad_data(tmp_path: Path) -> None:
             with pytest.raises(error):
                 hub.train("acme.bad", data, runtime=runtime, **kw)
         big = tmp_path / "big.csv"
-        big.write_bytes(to_csv(esol(200)))  # over max_body_bytes, the default limit
+        big.write_bytes(to_csv(esol(200)))  # over max_upload_bytes, the default limit
         with pytest.raises(PayloadTooLarge) as exc:
             hub.train("acme.bad", big, target="logS", runtime=runtime)
         assert exc.value.status == 413
