@@ -44,7 +44,15 @@ def plain_text(value: str) -> str:
         raise ValueError("markup is not allowed here (no HTML tags, no 'javascript:')")
     if _CONTROL.search(value):
         raise ValueError("control characters are not allowed here")
+    _utf8(value)
     return value
+
+
+def _utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a JSON escape such as "\udfff"
+        raise ValueError("not valid Unicode (a lone surrogate)") from exc
 
 
 def _visibility(value: str | None) -> str | None:
@@ -167,8 +175,10 @@ class Manifest(BaseModel):
     @field_validator("featurizer_params")
     @classmethod
     def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value, allow_nan=False)) > MAX_PARAMS_CHARS:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        if len(text) > MAX_PARAMS_CHARS:
             raise ValueError(f"over {MAX_PARAMS_CHARS} characters of JSON")
+        _utf8(text)
         return value
 
     @field_validator("uncertainty")

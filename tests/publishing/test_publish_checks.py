@@ -180,6 +180,8 @@ GOOD = {
             "manifest.uncertainty",
         ),
         ({"evil": True}, "manifest.evil"),
+        ({"description": "bad \udfff"}, "manifest.description"),
+        ({"featurizer_params": {"x": "\udfff"}}, "manifest.featurizer_params"),
     ],
 )
 def test_manifest_fields_are_checked_and_named(change: dict, field: str) -> None:
