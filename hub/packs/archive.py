@@ -179,6 +179,7 @@ class PackReader:
         self._fh: BinaryIO = open(self.path, "rb")
         self._zip: zipfile.ZipFile | None = None
         try:
+            self._check_end()
             self._zip = zipfile.ZipFile(self._fh)
             self.members = self._check()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, struct.error,
@@ -199,6 +200,24 @@ class PackReader:
         if self._zip is not None:
             self._zip.close()
         self._fh.close()
+
+    def _check_end(self) -> None:
+        """The end record is the file's last 22 bytes (no comment, no zip64) and counts few
+        enough members: checked before :mod:`zipfile` reads the central directory, so that
+        millions of tiny entries never become millions of objects in memory."""
+        if self.size < _END.size:
+            raise PackCorrupt("not a hubpack: too short to be a zip")
+        self._fh.seek(self.size - _END.size)
+        sig, disk, cd_disk, n_disk, n_total, _, _, comment = _END.unpack(self._fh.read(_END.size))
+        if sig != b"PK\x05\x06" or comment or disk or cd_disk or n_disk != n_total:
+            raise PackCorrupt("not a hubpack: no zip end record at the end of the file")
+        most = self.limits.max_artifacts + len(_FIRST)
+        if n_total > most:
+            raise PayloadTooLarge(
+                f"the pack has {n_total} members, over the limit of {most}",
+                limit="max_artifacts",
+                maximum=self.limits.max_artifacts,
+            )
 
     def names(self) -> set[str]:
         return set(self.members)

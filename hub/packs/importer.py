@@ -27,6 +27,7 @@ from hub.catalog.rows import ModelRow, VersionRow
 from hub.entities import ModelInfo, Version, VersionCreate
 from hub.errors import (
     AlreadyExists,
+    Forbidden,
     HubError,
     InvalidRequest,
     NotFound,
@@ -197,7 +198,7 @@ def _check_target(
     if not new_owner:
         raise InvalidRequest("an imported model needs an owner", code="owner_required")
     if owner is not None and owner != caller.user and not caller.is_admin:
-        raise InvalidRequest("only an admin imports a model for another user", code="forbidden")
+        raise Forbidden("only an admin imports a model for another user", code="not_owner")
     from hub.auth.users import group_row, user_row
 
     with store.session() as s:  # NotFound (404) for an unknown user or group, before any work

@@ -101,7 +101,12 @@ def export_pack(
     )
 
 
-@router.post("/v1/packs", response_model=ImportedPublic, status_code=201, responses=ERRORS)
+@router.post(
+    "/v1/packs",
+    response_model=ImportedPublic,
+    status_code=201,
+    responses={200: {"model": ImportedPublic, "description": "already imported"}, **ERRORS},
+)
 def import_pack(
     request: Request,
     response: Response,

@@ -11,7 +11,7 @@ import pytest
 
 from hub.auth import users
 from hub.auth.identity import Caller
-from hub.errors import AlreadyExists, InvalidRequest, NotFound
+from hub.errors import AlreadyExists, Forbidden, InvalidRequest, NotFound
 from hub.packs import export_model, import_model
 from hub.runtime import Runtime
 from tests.packs.conftest import make_hub
@@ -152,7 +152,7 @@ def test_reimport_rename_owner_and_conflicts(packs, target_hub: Hub, plugins) ->
     bob = Caller("bob", None, frozenset({"read", "publish"}))
     with pytest.raises(AlreadyExists):
         import_model(packs["physics.emt"], name="physics.emt-alice", caller=bob, **kw)
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(Forbidden):
         import_model(packs["physics.emt"], name="physics.x", caller=bob, owner="alice", **kw)
     # a pack of another input type and outputs does not become a version of her model
     with pytest.raises(InvalidRequest) as exc:

@@ -427,3 +427,20 @@ def test_bomb_payload_is_never_inflated(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match="compressed"):
         PackReader(out, PackLimits())
     assert out.stat().st_size < 1024 * 1024
+
+
+def test_many_members_are_refused_from_the_end_record(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """100,000 empty members: refused from the zip's end record, before zipfile reads the
+    central directory into objects."""
+    from hub.packs.archive import PackReader
+
+    out = tmp_path / "many.hubpack"
+    _zip(out, [(f"artifacts/{i:064x}", b"") for i in range(100_000)])
+
+    def never(*args: object, **kw: object) -> None:
+        raise AssertionError("the central directory was read")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    with pytest.raises(PayloadTooLarge) as exc:
+        PackReader(out, PackLimits())
+    assert exc.value.detail["limit"] == "max_artifacts"
