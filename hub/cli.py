@@ -207,13 +207,14 @@ def serve(
         bool, typer.Option(help="run screens on Dask (embedded cluster or HUB_DASK_SCHEDULER)")
     ] = True,
     jobs_engine: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="HUB_JOBS_ENGINE",
             help="where jobs run: 'processes' (the hub's own job workers, --job-workers) or "
-            "'dask' (the Dask cluster of the screens)",
+            "'dask' (the Dask cluster of the screens); default: dask when HUB_DASK_SCHEDULER "
+            "names a cluster, else processes",
         ),
-    ] = "processes",
+    ] = None,
 ) -> None:
     """Serve the catalog, the prediction API, the jobs and the screens (OpenAPI docs at
     /docs). Screens run on Dask: an embedded LocalCluster (one worker process per core), or
@@ -238,6 +239,7 @@ def serve(
     supervisor: JobSupervisor | None = None
     dispatcher: Any = None
     stopped_by: int | None = None
+    jobs_engine = jobs_engine or ("dask" if settings.dask_scheduler else "processes")
     if jobs_engine not in ("processes", "dask"):
         raise typer.BadParameter("--jobs-engine is 'processes' or 'dask'")
     try:
