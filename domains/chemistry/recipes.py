@@ -114,6 +114,13 @@ def featurize_table(
     )
 
 
+def shipped_dataset(file: str, name: str, citation: str, size: int) -> DatasetInfo:
+    """A data set shipped in ``domains/chemistry/data`` (``size`` rows)."""
+    return DatasetInfo(
+        name=name, sha256=sha256_file(DATA / file), size=size, citation=citation, license=GAUCHE
+    )
+
+
 def descriptor_names(choice: list[str] | str | None) -> list[str]:
     if choice == "all":
         return list(rdkit_descriptors())
@@ -191,13 +198,7 @@ def train_property_model(
 ) -> RecipeResult:
     ctx.progress(0.0, f"featurizing {data.name}")
     t = load_table(data, ctx.params)
-    dataset = DatasetInfo(
-        name=data.name,
-        sha256=sha256_file(DATA / data.file),
-        size=t.rows,
-        citation=data.citation,
-        license=GAUCHE,
-    )
+    dataset = shipped_dataset(data.file, data.name, data.citation, t.rows)
     return fit_property(ctx, t, output, dataset, evaluation={"unreadable_rows": t.rows - len(t.y)})
 
 

@@ -21,15 +21,13 @@ import numpy as np
 
 from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import parse_reaction
-from domains.chemistry.recipes import DATA, GAUCHE
+from domains.chemistry.recipes import DATA, shipped_dataset
 from hub.sdk import (
-    DatasetInfo,
     ModelInfo,
     OutputSpec,
     Recipe,
     RecipeContext,
     RecipeResult,
-    sha256_file,
 )
 from hub.sdk.learning import Evaluation, HeldOut, learn
 
@@ -150,13 +148,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         **learned.artifacts,
         "training_components": ctx.put_artifact("\n".join(sorted(components)).encode()),
     }
-    dataset = DatasetInfo(
-        name=data.name,
-        sha256=sha256_file(DATA / data.file),
-        size=len(rows),
-        citation=data.citation,
-        license=GAUCHE,
-    )
+    dataset = shipped_dataset(data.file, data.name, data.citation, len(rows))
     return RecipeResult(
         kind="keras", spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
     )

@@ -20,15 +20,15 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from hub.auth.identity import Caller
 from hub.config import Settings
-from hub.errors import InvalidRequest, PayloadTooLarge
+from hub.errors import InvalidRequest
 from hub.service.deps import GateDep, RuntimeDep, require
 from hub.service.routes_audit import track
 from hub.service.routes_jobs import ERRORS, JobPublic
+from hub.service.routes_publish import CHUNK, read_limited
 from hub.training import TrainingRequest, submit_training
 
 router = APIRouter(tags=["training"])
 Publisher = Annotated[Caller, Depends(require("publish"))]
-CHUNK = 1 << 20
 TRAIN_PATH = r"/v1/models/[^/]+/train"
 
 
@@ -36,19 +36,6 @@ def body_limits(settings: Settings) -> list[tuple[str, str, int]]:
     """(method, path pattern, most bytes) of the bodies this router takes over the default
     limit: a training file, bounded as any upload (``HUB_MAX_UPLOAD_BYTES``)."""
     return [("POST", TRAIN_PATH, settings.max_upload_bytes + CHUNK)]
-
-
-def read_limited(upload: UploadFile, max_bytes: int) -> bytes:
-    """The uploaded file's bytes, 413 as soon as it passes ``max_bytes``."""
-    parts, size = [], 0
-    while chunk := upload.file.read(CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(
-                f"the training file is over the limit of {max_bytes} bytes", limit=max_bytes
-            )
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 @router.post("/v1/models/{name}/train", response_model=JobPublic, status_code=202, responses=ERRORS)
@@ -88,7 +75,11 @@ def train_model(
         file_name=_file_name(file.filename),
     )  # fmt: skip
     job, _ = submit_training(
-        runtime, request, read_limited(file, limit), owner=caller.user, max_bytes=limit
+        runtime,
+        request,
+        read_limited(file, limit, "the training file"),
+        owner=caller.user,
+        max_bytes=limit,
     )
     gate.model_access(name, fresh=True)  # a new model: visible to its owner at once
     return JobPublic.of(job)
