@@ -44,6 +44,7 @@ SUCCESS = {
     ("POST", "/v1/models"): 422,  # no model fields in the matrix's request
     ("POST", "/v1/models/{name}/versions"): 422,  # no upload in the matrix's request
     ("POST", "/v1/packs"): 422,  # no .hubpack in the matrix's request
+    ("POST", "/v1/models/{name}/train"): 422,  # no training file in the matrix's request
     ("POST", "/signin"): 403,  # no CSRF token in the matrix's request: the form refuses
     ("POST", "/signout"): 403,
 }
