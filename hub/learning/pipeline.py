@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from hub.entities import Metric
+from hub.errors import InvalidRequest
 from hub.learning import ensemble, metrics, plots
 from hub.learning.splits import RANDOM_80_10_10, random_split
 from hub.plugins import RecipeContext
@@ -146,6 +147,12 @@ def learn(ctx: RecipeContext, x: np.ndarray, y: np.ndarray, ev: Evaluation) -> L
         raise ValueError(f"task {ev.task!r}: one of {TASKS}")
     p = ctx.params
     seed, n_splits = int(p["seed"]), int(p["n_splits"])
+    if n_splits < 1 or len(y) < 10:
+        raise InvalidRequest(
+            f"training needs n_splits >= 1 and at least 10 rows (n_splits {n_splits}, "
+            f"{len(y)} rows)",
+            code="invalid_params",
+        )
     mlp = ensemble.EnsembleParams.from_params(p)
     headline = ev.headline or ("roc_auc" if ev.classification else "rmse")
     score = metrics.classification_metrics if ev.classification else metrics.regression_metrics
