@@ -22,9 +22,11 @@ Windows are fixed: the minute of the wall clock and the UTC day. Over a limit: 4
 (the service sends it as ``Retry-After``); a single request costing more than the whole daily
 quota can never pass: 413 ``over_daily_quota``.
 
-Counters live in Redis when ``HUB_REDIS_URL`` is set (one Lua script, one round trip per
-request, shared by every process), in process otherwise. When Redis does not answer, the
-counters fall back to the process (logged) rather than refusing every request.
+Counters live in Redis when ``HUB_REDIS_URL`` is set (shared by every process: each process
+reserves allowance in chunks and spends it without a round trip, and no more than a limit is
+ever admitted across processes; :mod:`hub.auth.counters` says what it costs), in process
+otherwise. When Redis does not answer, the counters fall back to the process (logged) rather
+than refusing every request.
 """
 
 from __future__ import annotations
@@ -36,19 +38,41 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, select
 
 from hub.auth.audit_rows import UserQuotaRow
+from hub.auth.background import Worker
+from hub.auth.counters import (
+    DAY_S,
+    MINUTE_S,
+    Counters,
+    Limits,
+    MemoryCounters,
+    RedisCounters,
+    Usage,
+)
 from hub.auth.identity import Caller
 from hub.config import Settings
 from hub.errors import InvalidRequest, PayloadTooLarge, RateLimited
 
 log = logging.getLogger("hub.quotas")
 
-MINUTE_S = 60
-DAY_S = 86_400
+__all__ = [
+    "DAY_S",
+    "MINUTE_S",
+    "Counters",
+    "Limits",
+    "MemoryCounters",
+    "Quotas",
+    "RedisCounters",
+    "Usage",
+    "atoms_guess",
+    "job_cost",
+    "make_counters",
+    "prediction_cost",
+]
 OVERRIDES_TTL_S = 30.0
 STEP_PARAMS = ("steps", "points")  # a job's parameter that multiplies its cost
 _ELEMENT = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\]]*\]")
@@ -113,125 +137,7 @@ def job_cost(raw: Any, params: dict[str, Any], *, input_type: Any = None) -> int
     return item_size(raw, input_type) * steps
 
 
-# -- limits -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Limits:
-    """Most requests in a minute and cost units in a UTC day (0: no limit)."""
-
-    per_minute: int
-    per_day: int
-
-
-@dataclass(frozen=True)
-class Usage:
-    """The counters after a request: requests this minute, units today."""
-
-    minute: int
-    day: int
-
-
-class Counters(Protocol):
-    def hit(self, subject: str, cost: int, limits: Limits, now: float) -> tuple[Usage, str | None]:
-        """Count one request of ``cost`` units; the usage and the limit refused (or None).
-        A refused request's units are not kept."""
-        ...
-
-
-def _windows(now: float) -> tuple[int, int]:
-    return int(now // MINUTE_S), int(now // DAY_S)
-
-
-class MemoryCounters:
-    """Fixed-window counters in this process (one lock; old windows dropped as time moves)."""
-
-    def __init__(self) -> None:
-        self._minute: dict[str, int] = {}
-        self._day: dict[str, int] = {}
-        self._windows = (-1, -1)
-        self._lock = threading.Lock()
-
-    def hit(self, subject: str, cost: int, limits: Limits, now: float) -> tuple[Usage, str | None]:
-        minute, day = _windows(now)
-        with self._lock:
-            if minute != self._windows[0]:
-                self._minute.clear()
-            if day != self._windows[1]:
-                self._day.clear()
-            self._windows = (minute, day)
-            m = self._minute[subject] = self._minute.get(subject, 0) + 1
-            d = self._day.get(subject, 0)
-            if limits.per_minute and m > limits.per_minute:
-                return Usage(m, d), "requests_per_minute"
-            if limits.per_day and d + cost > limits.per_day:
-                return Usage(m, d), "items_per_day"
-            if cost:
-                self._day[subject] = d + cost
-            return Usage(m, d + cost), None
-
-
-# KEYS: minute counter, day counter; ARGV: per_minute, per_day, cost, minute ttl, day ttl
-_LUA = """
-local m = redis.call('INCR', KEYS[1])
-if m == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
-local per_minute = tonumber(ARGV[1])
-local per_day = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-if per_minute > 0 and m > per_minute then
-  return {m, tonumber(redis.call('GET', KEYS[2]) or '0'), 1}
-end
-if cost == 0 then
-  return {m, tonumber(redis.call('GET', KEYS[2]) or '0'), 0}
-end
-local d = redis.call('INCRBY', KEYS[2], cost)
-if d == cost then redis.call('EXPIRE', KEYS[2], ARGV[5]) end
-if per_day > 0 and d > per_day then
-  redis.call('DECRBY', KEYS[2], cost)
-  return {m, d - cost, 2}
-end
-return {m, d, 0}
-"""
-_REFUSED = {0: None, 1: "requests_per_minute", 2: "items_per_day"}
-
-
-class RedisCounters:
-    """The same fixed windows in Redis, shared by every process of the hub: one script call
-    (one round trip) per request. Keys: ``<prefix>q:m:<minute>:<subject>`` and
-    ``<prefix>q:d:<day>:<subject>``, expiring after their window."""
-
-    def __init__(self, url: str, *, prefix: str = "hub:", timeout_s: float = 0.5) -> None:
-        import redis
-
-        self.url = url
-        self.prefix = prefix
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
-        self._script = self.client.register_script(_LUA)
-        self._fallback = MemoryCounters()
-        self._warned_at = 0.0
-
-    def ping(self) -> None:
-        """Raise when Redis does not answer (``redis.exceptions.ConnectionError``)."""
-        self.client.ping()
-
-    def hit(self, subject: str, cost: int, limits: Limits, now: float) -> tuple[Usage, str | None]:
-        import redis
-
-        minute, day = _windows(now)
-        keys = [f"{self.prefix}q:m:{minute}:{subject}", f"{self.prefix}q:d:{day}:{subject}"]
-        try:
-            m, d, refused = self._script(
-                keys=keys,
-                args=[limits.per_minute, limits.per_day, cost, MINUTE_S + 5, DAY_S + 60],
-            )
-        except redis.RedisError as exc:
-            if time.monotonic() - self._warned_at > 30:
-                self._warned_at = time.monotonic()
-                log.warning("quota counters: Redis unavailable (%s); counting in process", exc)
-            return self._fallback.hit(subject, cost, limits, now)
-        return Usage(int(m), int(d)), _REFUSED[int(refused)]
-
-
+# -- limits ---------------------------------------------------------------------------------
 def make_counters(settings: Settings) -> Counters:
     """Redis counters when ``settings.redis_url`` is set, else in-process ones."""
     if settings.redis_url:
@@ -294,25 +200,40 @@ class Quotas:
         self.counters = counters or make_counters(settings)
         self._overrides: dict[str, UserQuota] = {}
         self._overrides_until = 0.0
+        self._overrides_read = False
         self._lock = threading.Lock()
+        self._worker = Worker("hub-quota-overrides")
 
     def forget(self) -> None:
-        """Read the per-user overrides again on the next request."""
+        """Read the per-user overrides again on the next request (and wait for them)."""
         self._overrides_until = 0.0
+        self._overrides_read = False
 
     def _override(self, user: str) -> UserQuota | None:
-        now = time.monotonic()
-        if self.store is not None and now >= self._overrides_until:
-            with self._lock:
-                if now >= self._overrides_until:
-                    try:
-                        found = {q.user: q for q in list_user_quotas(self.store)}
-                    except Exception as exc:  # noqa: BLE001 - keep the last known overrides
-                        log.warning("quota overrides not read: %s", exc)
-                        found = self._overrides
-                    self._overrides = found
-                    self._overrides_until = now + OVERRIDES_TTL_S
+        """``user``'s override: read once, then again every ``OVERRIDES_TTL_S`` seconds in
+        the background (a request never waits for that query but the first)."""
+        if self.store is not None and time.monotonic() >= self._overrides_until:
+            if not self._overrides_read:
+                self._read_overrides()
+            else:
+                self._overrides_until = float("inf")  # one read at a time
+                self._worker.submit(self._read_overrides)
         return self._overrides.get(user)
+
+    def _read_overrides(self) -> None:
+        with self._lock:
+            try:
+                self._overrides = {q.user: q for q in list_user_quotas(self.store)}
+            except Exception as exc:  # noqa: BLE001 - keep the last known overrides
+                log.warning("quota overrides not read: %s", exc)
+            self._overrides_read = True
+            self._overrides_until = time.monotonic() + OVERRIDES_TTL_S
+
+    def close(self) -> None:
+        """Give unspent allowance back to Redis (at shutdown)."""
+        close = getattr(self.counters, "close", None)
+        if close is not None:
+            close()
 
     def limits_for(self, caller: Caller) -> Limits:
         """The caller's limits: per address when anonymous, else the key defaults or the

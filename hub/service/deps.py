@@ -3,6 +3,11 @@ caller, and the one authorization layer of the routes.
 
 Every route declares what it needs with :func:`require` (a scope, the path parameter naming
 a model, whether it changes the model); ``tests/auth`` checks that no route lacks one.
+
+The dependencies are coroutines: FastAPI runs a plain function dependency in a worker thread,
+and that hop cost more than everything else the dependency does (0.1-0.4 ms a request,
+bench/auth_overhead.py). :func:`require` decides on the event loop when the key and the model
+are in the gate's cache (the usual case), and goes to a thread only for a catalog query.
 """
 
 from __future__ import annotations
@@ -28,6 +33,19 @@ def get_runtime(request: Request) -> Runtime:
 
 def get_catalog(request: Request) -> CatalogStore:
     return request.app.state.runtime.store
+
+
+# the same as coroutines, for Depends (no worker thread)
+async def runtime_dependency(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def catalog_dependency(request: Request) -> CatalogStore:
+    return request.app.state.runtime.store
+
+
+async def gate_dependency(request: Request) -> Gate:
+    return gate_of(request.app)
 
 
 def gate_of(app: FastAPI) -> Gate:
@@ -110,16 +128,34 @@ def require(  # noqa: ANN201 - a FastAPI dependency
     not own (when ``manage``), 404 for a model one may not see. A web ``page`` answers a
     missing key with the sign-in form."""
     policy = Policy(scope, model, manage, page)
+    is_name = model == "name"  # else a reference (name@alias, name:3)
 
     async def authorized(request: Request) -> Caller:
-        # A cached key and model answer in microseconds on the event loop; a lookup in the
-        # catalog goes to a thread (a sync dependency would pay the thread hop every time:
-        # about 0.2-0.5 ms, measured by bench/auth_overhead.py).
-        caller = None if policy.manage else _cached_caller(request, policy)
-        if caller is not None:
-            request.state.caller = caller
-            return check(request)
-        return await run_in_threadpool(check, request)
+        # A cached key and model are decided here, on the event loop, in microseconds; a
+        # query of the catalog goes to a thread (with ``manage``: always, for fresh owners).
+        asgi = request.scope
+        gate = gate_of(asgi["app"])
+        caller = None if policy.manage else _cached_caller(asgi, gate)
+        name = access = None
+        if caller is not None and policy.model is not None:
+            name = _model_name(asgi.get("path_params", {}).get(policy.model), is_name)
+            cached = False
+            if name is not None:
+                cached, access = gate.cached_model_access(name)
+            if not cached:
+                caller = None
+        if caller is None:
+            return await run_in_threadpool(check, request)
+        asgi["state"]["caller"] = caller
+        try:
+            gate.authorize(caller, policy.scope)
+            if name is not None:
+                gate.check_access(caller, name, access)
+        except HubError as exc:
+            if policy.page:
+                raise PageError(exc) from exc
+            raise
+        return caller
 
     def check(request: Request) -> Caller:
         caller = get_caller(request)
@@ -131,7 +167,7 @@ def require(  # noqa: ANN201 - a FastAPI dependency
                     caller,
                     request.path_params[policy.model],
                     manage=policy.manage,
-                    is_name=policy.model == "name",  # else a reference (name@alias, name:3)
+                    is_name=is_name,
                 )
         except HubError as exc:
             if policy.page:
@@ -143,31 +179,55 @@ def require(  # noqa: ANN201 - a FastAPI dependency
     return authorized
 
 
-def _cached_caller(request: Request, policy: Policy) -> Caller | None:
-    """The caller, when neither they nor the model of ``policy`` needs a query (else None: a
-    web session, an unknown or expired key, an uncached model go the full way, in a thread)."""
-    caller = getattr(request.state, "caller", None)
-    gate = get_gate(request)
-    if caller is None:
-        if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
-            return None
+def _cached_caller(scope: dict, gate: Gate) -> Caller | None:
+    """The caller of an ASGI request when it needs no query, read from the raw headers
+    (else None: a web session, a malformed header, an unknown or expired key go the full
+    way, :func:`get_caller`, in a thread). Remembered in the request's state."""
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    caller = state.get("caller")
+    if caller is not None:
+        return caller
+    header = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            header = value
+            break
+        if name == b"cookie" and SESSION_COOKIE_BYTES in value:
+            return None  # maybe a web session (checked with its CSRF token by get_caller)
+    client = scope.get("client")
+    address = client[0] if client else None
+    if header is None:
+        return gate.anonymous_at(address)
+    kind, _, token = header.decode("latin-1").partition(" ")
+    token = token.strip()
+    if kind.lower() != "bearer" or not token:
+        return None  # get_caller answers 401
+    return gate.cached_caller(token, address=address)
+
+
+SESSION_COOKIE_BYTES = SESSION_COOKIE.encode()
+_NAMES: dict[str, str] = {}  # model reference -> model name
+
+
+def _model_name(ref: object, is_name: bool) -> str | None:
+    """The model name of a path parameter (a name, or a reference ``name@alias``,
+    ``name:3``), or None when it is not one (the full check then says why)."""
+    if not isinstance(ref, str):
+        return None
+    if is_name:
+        return ref
+    name = _NAMES.get(ref)
+    if name is None:
         try:
-            token = bearer_token(request)
+            name = parse_ref(ref).name
         except HubError:
             return None
-        address = request.client.host if request.client else None
-        caller = gate.cached_caller(token, address=address)
-        if caller is None:
-            return None
-    if policy.model is not None:
-        try:
-            ref = request.path_params[policy.model]
-            name = ref if policy.model == "name" else parse_ref(ref).name
-        except (HubError, KeyError):
-            return None
-        if not gate.is_model_cached(name):
-            return None
-    return caller
+        if len(_NAMES) > 10_000:
+            _NAMES.clear()
+        _NAMES[ref] = name
+    return name
 
 
 def policy_of(dependency: object) -> Policy | None:
@@ -175,9 +235,9 @@ def policy_of(dependency: object) -> Policy | None:
     return getattr(dependency, "policy", None)
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-CatalogDep = Annotated[CatalogStore, Depends(get_catalog)]
-GateDep = Annotated[Gate, Depends(get_gate)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]
+CatalogDep = Annotated[CatalogStore, Depends(catalog_dependency)]
+GateDep = Annotated[Gate, Depends(gate_dependency)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 # the policies of most routes, ready to annotate a ``caller`` parameter with
 Public = Annotated[Caller, Depends(require(None))]

@@ -280,5 +280,8 @@ def install(app: FastAPI) -> None:
                 runtime = getattr(app.state, "runtime", None)
                 if runtime is not None:
                     audit_of(runtime).flush()
+                quotas = getattr(app.state, "hub_quotas", None)
+                if quotas is not None:
+                    quotas.close()  # unspent Redis allowance back to the other processes
 
     app.router.lifespan_context = lifespan
