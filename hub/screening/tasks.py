@@ -188,10 +188,31 @@ def _stream(artifacts: Any, sha: str) -> io.BufferedReader:
 
 
 # -- 2. keys ----------------------------------------------------------------------------------
-def keys(settings: Settings, screen_id: str, k: int) -> int:
-    """Parse input chunk ``k``: its key per row, or the input's error; returns rows."""
+KEY_CACHE = 200_000  # inputs whose key a worker remembers (a library repeats strings)
+_key_caches: dict[tuple[str, int], dict[str, tuple[str | None, str | None, str | None]]] = {}
+
+
+def _key_cache(input_type: str, max_chars: int) -> dict:
+    """This worker's cache of raw input -> (key, error code, message): an input string seen
+    before (in any chunk, any screen) is not parsed again. Emptied when full."""
+    cache = _key_caches.setdefault((input_type, max_chars), {})
+    if len(cache) > KEY_CACHE:
+        cache.clear()
+    return cache
+
+
+def _key_of(itype: Any, raw: str, max_chars: int) -> tuple[str | None, str | None, str | None]:
     from hub.runtime.items import error_item, parse_item
 
+    try:
+        return str(itype.key(parse_item(itype.parse, raw, max_chars))), None, None
+    except Exception as exc:  # noqa: BLE001 - each input reports its own failure
+        err = error_item(exc)["error"]
+        return None, str(err.get("code", "invalid_input")), str(err.get("message", ""))[:300]
+
+
+def keys(settings: Settings, screen_id: str, k: int) -> int:
+    """Parse input chunk ``k``: its key per row, or the input's error; returns rows."""
     pa, _, _ = _pa()
     ctx = _Ctx(settings, screen_id)
     hit = ctx.done("keys", k)
@@ -203,19 +224,17 @@ def keys(settings: Settings, screen_id: str, k: int) -> int:
     out_key: list[str | None] = []
     codes: list[str | None] = []
     messages: list[str | None] = []
+    seen = _key_cache(itype.name, max_chars)
     for i, raw in enumerate(table.column("input").to_pylist()):
         if i % BATCH == 0:
             ctx.check()
-        try:
-            obj = parse_item(itype.parse, raw or "", max_chars)
-            out_key.append(str(itype.key(obj)))
-            codes.append(None)
-            messages.append(None)
-        except Exception as exc:  # noqa: BLE001 - each input reports its own failure
-            err = error_item(exc)["error"]
-            out_key.append(None)
-            codes.append(str(err.get("code", "invalid_input")))
-            messages.append(str(err.get("message", ""))[:300])
+        text = raw or ""
+        hit = seen.get(text)
+        if hit is None:
+            hit = seen[text] = _key_of(itype, text, max_chars)
+        out_key.append(hit[0])
+        codes.append(hit[1])
+        messages.append(hit[2])
     result = pa.table(
         {
             "row": table.column("row"),

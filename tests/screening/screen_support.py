@@ -59,9 +59,15 @@ def copy_home(template: Path, dest: Path) -> Path:
 
 
 def write_library(path: Path, n: int, *, extra: list[str] = ()) -> list[str]:
-    """``n`` SMILES (ESOL's 1,128 repeated: many duplicates) plus ``extra``, one per line."""
-    base = esol_smiles()
-    rows = [base[i % len(base)] for i in range(n)] + list(extra)
+    """``n`` SMILES of ESOL's 1,128 molecules, each written in random atom orders (RDKit's
+    random SMILES, seeded): distinct strings, so that each must be parsed, which deduplicate
+    to about 1,128 keys; then ``extra``, one per line."""
+    from rdkit import Chem
+
+    mols = [Chem.MolFromSmiles(s) for s in esol_smiles()]
+    per = -(-n // len(mols))
+    variants = [list(Chem.MolToRandomSmilesVect(m, per, randomSeed=7)) for m in mols]
+    rows = [variants[i % len(mols)][i // len(mols)] for i in range(n)] + list(extra)
     path.write_text("\n".join(rows) + "\n")
     return rows
 
