@@ -31,6 +31,7 @@ from pathlib import Path
 from hub.artifacts import ArtifactStore
 from hub.auth.identity import SYSTEM, Caller
 from hub.catalog import CatalogStore
+from hub.catalog.refs import Ref
 from hub.packs.archive import PackCorrupt, PackLimits
 from hub.packs.checks import SandboxLimits
 from hub.packs.exporter import ExportResult, export_version
@@ -50,7 +51,7 @@ __all__ = [
 
 
 def export_model(
-    ref: str,
+    ref: str | Ref,
     path: str | Path,
     *,
     store: CatalogStore | None = None,

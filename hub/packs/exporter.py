@@ -9,6 +9,7 @@ from pathlib import Path
 from hub.artifacts import ArtifactStore, sha256_bytes
 from hub.auth.identity import Caller
 from hub.catalog import CatalogStore
+from hub.catalog.refs import Ref
 from hub.packs.archive import CARD, MANIFEST, MANIFEST_DIGEST, artifact_member, write_pack
 from hub.packs.manifest import FileEntry, build_manifest, digest_line, dump_manifest
 from hub.plugins import PluginRegistry
@@ -53,7 +54,7 @@ def version_card(
 
 
 def export_version(
-    ref: str,
+    ref: str | Ref,
     path: str | Path,
     *,
     store: CatalogStore,

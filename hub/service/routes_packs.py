@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from hub.auth.identity import Caller
+from hub.catalog.refs import Ref
 from hub.config import Settings
 from hub.errors import Forbidden, PayloadTooLarge
 from hub.service.cards import public_base_url
@@ -34,6 +35,8 @@ from hub.service.schemas import ErrorResponse, ModelName, VersionNumber, Version
 router = APIRouter(tags=["packs"])
 Importer = Annotated[Caller, Depends(require("publish"))]
 ERRORS = {s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 413, 422, 429)}
+# a multipart body the form parser cannot read is a 400 (``http_error``)
+UPLOAD_ERRORS = {400: {"model": ErrorResponse}, **ERRORS}
 CHUNK = 1 << 20
 
 
@@ -81,7 +84,7 @@ def export_pack(
     path = Path(tmp)
     try:
         result = export_version(
-            f"{name}:{version}",
+            Ref(name, version=version),  # not parsed: any number the path accepts is a 404
             path,
             store=runtime.store,
             artifacts=runtime.artifacts,
@@ -105,7 +108,7 @@ def export_pack(
     "/v1/packs",
     response_model=ImportedPublic,
     status_code=201,
-    responses={200: {"model": ImportedPublic, "description": "already imported"}, **ERRORS},
+    responses={200: {"model": ImportedPublic, "description": "already imported"}, **UPLOAD_ERRORS},
 )
 def import_pack(
     request: Request,
