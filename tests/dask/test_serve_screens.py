@@ -1,5 +1,6 @@
-"""`hub serve` driving a screen on the loopback cluster, SIGKILLed in the middle: the next
-`hub serve` on the catalog takes the screen over (its driver is gone) and completes it."""
+"""`hub serve` driving a screen of 6,000 molecules on the loopback cluster, SIGKILLed in the
+middle: the next `hub serve` on the catalog takes the screen over (its driver is gone) and
+completes it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hub.catalog.screens import ScreenStore
 from tests.conftest import _free_port, settings_for
 from tests.screening.screen_support import MODEL, check_results, python_env, wait_for, write_library
 
-N = 20_000
+N = 6000  # the 20,000-molecule runs are test_screen_cluster's; this one is about the takeover
 
 
 def _serve(home: Path, scheduler: str) -> tuple[subprocess.Popen, str]:
@@ -58,7 +59,7 @@ def test_serve_killed_mid_screen_then_restarted(
             r = httpx.post(
                 f"{url}/v1/screens",
                 headers=headers,
-                data={"model": [MODEL], "chunk_size": "1000"},
+                data={"model": [MODEL], "chunk_size": "500"},
                 files={"file": (lib.name, fh)},
                 timeout=120,
             )
