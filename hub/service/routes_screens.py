@@ -175,7 +175,16 @@ def get_screen(screen_id: str, runtime: RuntimeDep, caller: JobsUser) -> ScreenP
     )
 
 
-@router.get("/{screen_id}/results", responses=ERRORS)
+RESULTS = {
+    200: {
+        "description": "the results, streamed",
+        "content": {"application/vnd.apache.parquet": {}, "text/csv": {}},
+    },
+    **ERRORS,
+}
+
+
+@router.get("/{screen_id}/results", responses=RESULTS, response_class=StreamingResponse)
 def get_results(
     screen_id: str,
     runtime: RuntimeDep,
