@@ -82,6 +82,16 @@ def test_pack_over_http(two_hubs, source_runtime) -> None:  # noqa: ANN001
     assert b.post("/v1/packs", files=files, headers=bob).json()["error"]["code"] == "model_exists"
     card = b.get(f"/v1/models/{name}", headers=_auth(b_tokens["alice"])).json()
     assert card["owner"] == "alice" and card["visibility"] == "private"
+    # both ends are in the audit trails, with who, which model and the answer
+    exported = a.get("/v1/audit", params={"action": "model.export"}, headers=root).json()
+    assert ("root", name, 1, 200) in {
+        (r["user"], r["model"], r["version"], r["status"]) for r in exported["data"]
+    }
+    imported = b.get("/v1/audit", params={"action": "model.import"},
+                     headers=_auth(b_tokens["root"])).json()  # fmt: skip
+    assert ("alice", name, 1, 201) in {
+        (r["user"], r["model"], r["version"], r["status"]) for r in imported["data"]
+    }
 
 
 def test_bad_packs_over_http(two_hubs, packs, target_hub: Hub) -> None:  # noqa: ANN001
