@@ -1,18 +1,14 @@
 """Screens (bulk scoring on Dask, hub.screening): ``screens`` and their finished chunks.
 
 Revision ID: 0006
-Revises: 0005 (publishing) when that revision is present, else 0004
+Revises: 0005
 """
-
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-# 0005 (issue 15, publishing) was written in parallel with this revision: follow it when it is
-# there, so the history stays one line whichever lands first.
-down_revision = "0005" if any(Path(__file__).parent.glob("0005_*.py")) else "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
