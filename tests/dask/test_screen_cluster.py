@@ -99,7 +99,7 @@ def test_20000_molecules_worker_and_hub_killed(backend, screen_home: Path, tmp_p
 
     keys_done(2)
     if cluster is not None:
-        cluster.kill("w1")
+        cluster.kill_one()
     else:
         os.kill(_worker_pids(first.pid)[-1], signal.SIGKILL)  # its nanny starts another
     seen = len(store.chunks(sid, "keys"))
@@ -120,4 +120,5 @@ def test_20000_molecules_worker_and_hub_killed(backend, screen_home: Path, tmp_p
     _chunks_once(store, sid, N + 3, s.unique)
     assert done_before <= set(store.chunks(sid, "keys"))
     if cluster is not None:
-        cluster.add_worker("w1b")
+        cluster.add_worker(f"w-after-{os.getpid()}-{len(cluster.procs)}")
+        cluster.wait_workers(2)

@@ -139,6 +139,12 @@ class LoopbackCluster:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
 
+    def kill_one(self) -> str:
+        """SIGKILL one worker (the newest); returns its name."""
+        name = [n for n in self.procs if n != "scheduler"][-1]
+        self.kill(name)
+        return name
+
     def close(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
