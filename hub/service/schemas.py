@@ -195,6 +195,28 @@ class UsagePublic(BaseModel):
     python: str
 
 
+class ParameterPublic(BaseModel):
+    """One declared parameter of a prediction or a job (:mod:`hub.params`)."""
+
+    name: str
+    type: str = Field(description="integer, number, boolean, string, or one of enum")
+    default: Any = None
+    description: str = ""
+    minimum: int | float | None = Field(None, description="inclusive lower bound")
+    maximum: int | float | None = Field(None, description="inclusive upper bound")
+    exclusive_minimum: int | float | None = None
+    exclusive_maximum: int | float | None = None
+    enum: list[Any] | None = None
+
+
+class TaskPublic(BaseModel):
+    """A job a model of this input type runs (``POST /v1/jobs``), with its parameters."""
+
+    name: str
+    description: str = ""
+    parameters: list[ParameterPublic] = Field(default_factory=list)
+
+
 class ModelCard(ModelPublic):
     """Everything about a model: what it is, every version with its metrics, its aliases."""
 
@@ -210,6 +232,18 @@ class ModelCard(ModelPublic):
         None,
         description="a model without a version yet: its pending build (state queued or "
         "running, expected minutes, fraction done, message)",
+    )
+    parameters: list[ParameterPublic] = Field(
+        default_factory=list,
+        description="the parameters a prediction takes (``params``), with types and bounds",
+    )
+    tasks: list[TaskPublic] = Field(
+        default_factory=list, description="the jobs it runs (relax, eos, md, ...)"
+    )
+    limits: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what one input may be: the input type's limits, then the model's own "
+        "(atoms, cutoff, cost), over which an input gets a typed error naming the limit",
     )
 
 

@@ -12,7 +12,7 @@ import json
 import re
 
 from hub.service.cards import format_metric, metric_tables
-from hub.service.schemas import ModelCard, VersionPublic
+from hub.service.schemas import ModelCard, ParameterPublic, VersionPublic
 
 _MARKDOWN = re.compile(r"([\\\[\]])")  # link and image syntax, and its escape
 
@@ -86,6 +86,43 @@ def _version(v: VersionPublic, base_url: str) -> list[str]:
     return out
 
 
+def _range(p: ParameterPublic) -> str:
+    """A parameter's bounds as an interval, ``[1, 50]`` or ``(0, 100]`` ('' when unbounded)."""
+    low, high = (p.minimum, p.exclusive_minimum), (p.maximum, p.exclusive_maximum)
+    if low == (None, None) and high == (None, None):
+        return ""
+    left = f"[{low[0]}" if low[0] is not None else f"({'-∞' if low[1] is None else low[1]}"
+    right = f"{high[0]}]" if high[0] is not None else f"{'∞' if high[1] is None else high[1]})"
+    return f"{left}, {right}"
+
+
+def _params_rows(params: list[ParameterPublic]) -> list[list[object]]:
+    return [
+        [p.name, f"one of {', '.join(map(str, p.enum))}" if p.enum else p.type, p.default,
+         _range(p), p.description]
+        for p in params
+    ]  # fmt: skip
+
+
+def _calling(card: ModelCard) -> list[str]:
+    """The card's parameters, jobs and input limits, as Markdown."""
+    if not (card.parameters or card.tasks or card.limits):
+        return []
+    head = ["parameter", "type", "default", "range", "meaning"]
+    out = ["", "## Parameters and limits", ""]
+    if card.parameters:
+        out += _table(head, _params_rows(card.parameters))
+    else:
+        out.append("Predictions take no parameters.")
+    for t in card.tasks:
+        out += ["", f"Job `{_code(t.name)}`: {_text(t.description)}", ""]
+        out += _table(head, _params_rows(t.parameters))
+    if card.limits:
+        out += ["", "Limits of one input (over one, the input gets a typed error):", ""]
+        out += _table(["limit", "value"], [[k, v] for k, v in card.limits.items()])
+    return out
+
+
 def card_markdown(card: ModelCard, *, base_url: str) -> str:
     """The whole card: what it predicts, intended use and limits, every version, aliases,
     how to call it."""
@@ -106,6 +143,7 @@ def card_markdown(card: ModelCard, *, base_url: str) -> str:
     out += ["", "## Outputs", ""]
     outputs = [[o.name, o.unit, o.description] for o in card.outputs]
     out += _table(["output", "unit", "meaning"], outputs)
+    out += _calling(card)
     out += ["", "## Aliases", ""]
     out += _table(["alias", "version"], [[a.alias, a.version] for a in card.aliases])
     if card.usage:
