@@ -98,10 +98,10 @@ def add_bare_route() -> None:
 
     from hub.service.deps import RuntimeDep
     from hub.service.routes_models import _json
-    from hub.service.schemas import PredictRequest
+    from hub.service.schemas import ModelRef, PredictRequest
 
     async def bare_predict(
-        ref: str, body: PredictRequest, request: Request, runtime: RuntimeDep
+        ref: ModelRef, body: PredictRequest, request: Request, runtime: RuntimeDep
     ) -> Response:
         return _json(
             await runtime.predict_async(
@@ -111,7 +111,7 @@ def add_bare_route() -> None:
 
     # real types, not the strings of ``from __future__ import annotations``: FastAPI reads them
     bare_predict.__annotations__ = {
-        "ref": str,
+        "ref": ModelRef,  # the path's pattern, as the real route checks it
         "body": PredictRequest,
         "request": Request,
         "runtime": RuntimeDep,

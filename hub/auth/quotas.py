@@ -242,8 +242,9 @@ class Quotas:
         if caller.anonymous:
             return Limits(s.anonymous_rate_per_minute, s.anonymous_items_per_day)
         found = self._override(caller.user or "")
-        rpm = found.requests_per_minute if found and found.requests_per_minute is not None else None
-        per_day = found.items_per_day if found and found.items_per_day is not None else None
+        if found is None:
+            return Limits(s.rate_per_minute, s.items_per_day)
+        rpm, per_day = found.requests_per_minute, found.items_per_day
         return Limits(
             s.rate_per_minute if rpm is None else rpm,
             s.items_per_day if per_day is None else per_day,

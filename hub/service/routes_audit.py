@@ -141,7 +141,7 @@ def track(
             model, version, kind = v.model, v.version, v.kind
         except HubError:  # the route raises it, typed, in a moment
             model = model or ref.split("@")[0].split(":")[0]
-    items = inputs if isinstance(inputs, list | tuple) else None
+    items = inputs if isinstance(inputs, (list, tuple)) else None
     if task is not None:
         cost = _job_cost(runtime, task, items[0] if items else inputs, params or {})
     elif items is not None:  # sizes read from the raw inputs: no model is loaded here
@@ -184,6 +184,7 @@ class AuditMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._log: tuple[Any, AuditLog] | None = None  # (runtime, its audit log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # ``app.state.audit_bypass``: only for bench/auth_overhead.py's baseline
@@ -222,8 +223,13 @@ class AuditMiddleware:
             if tracked is not None or scope["method"] not in SAFE_METHODS:
                 self._record(scope, tracked, outcome, start)
 
-    @staticmethod
-    def _record(scope: Scope, tracked: Tracked | None, outcome: dict, start: float) -> None:
+    def _audit_log(self, runtime: Any) -> AuditLog:
+        found = self._log
+        if found is None or found[0] is not runtime or found[1]._closed:
+            found = self._log = (runtime, audit_of(runtime))
+        return found[1]
+
+    def _record(self, scope: Scope, tracked: Tracked | None, outcome: dict, start: float) -> None:
         runtime = getattr(scope["app"].state, "runtime", None)
         if runtime is None:
             return
@@ -243,7 +249,7 @@ class AuditMiddleware:
                 0,
             )
         client = scope.get("client")
-        audit_of(runtime).record(
+        self._audit_log(runtime).record(
             AuditEvent(
                 action=tracked.action,
                 user=caller.user,
