@@ -59,6 +59,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # a body FastAPI could not decode: the documented 422 shape, not a bare 400
             return error_response(422, "invalid_request", "the request body is not valid JSON")
+        if exc.status_code == 400 and "multipart" in str(exc.detail).lower():
+            # an upload whose multipart framing is broken: the same documented 422
+            return error_response(422, "invalid_request", f"the upload: {exc.detail}")
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, "http_error")
         resp = error_response(exc.status_code, code, str(exc.detail))

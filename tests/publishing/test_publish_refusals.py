@@ -137,3 +137,19 @@ def test_an_upload_over_the_limit_is_a_413(refusing_hub: Hub, trained: Trained) 
         )
         assert r.status_code == 413
     assert_nothing_registered(hub, before)
+
+
+def test_broken_multipart_framing_is_a_422(pub_hub: Hub) -> None:
+    """An upload whose multipart framing is broken (found by schemathesis) gets the documented
+    422 shape, not a bare 400."""
+    boundary = "2009a461a60b478862f9ef477a1e664d"
+    r = pub_hub.client.post(
+        "/v1/models/acme.anything/versions",
+        headers={
+            **pub_hub.headers("user"),
+            "content-type": f"multipart/form-data; boundary={boundary}",
+        },
+        content=f"--{boundary}\r\n-1.89e-223--{boundary}--\r\n".encode(),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_request"
