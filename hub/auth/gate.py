@@ -3,11 +3,11 @@ caller may see a model, with short-lived caches so that a prediction costs no ex
 
 A verified key is remembered (by the sha256 of its token, never the token) for
 ``ttl_s`` seconds, so a revoked key or a changed visibility takes effect within that time in
-other processes, and at once in the process that made the change. An entry used in the
-second half of its life is checked again by a background thread (the request goes on with
-the entry, which is still within its lifetime), so that a key or model in steady use never
-makes a request wait for the catalog; an entry is never used past ``ttl_s`` after it was
-read from the catalog.
+other processes, and at once in the process that made the change. An entry used after 70%
+of its life is read again by a background thread (the request goes on with the entry, which
+is still within its lifetime), so that a key or model in steady use never makes a request
+wait for the catalog; an entry is never used past ``ttl_s`` after it was read from the
+catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from hub.auth.background import Worker
 from hub.auth.identity import Caller
-from hub.auth.keys import count_active_keys, hash_token, verify_token
+from hub.auth.keys import count_active_keys, hash_token, read_rows, verify_token
 from hub.auth.policy import anonymous_scopes, can_see
 from hub.catalog.refs import parse_ref
 from hub.catalog.rows import ModelRow
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.auth")
 CACHE_TTL_S = 1.0
 _MAX_CACHED = 10_000
+# an entry used after this share of its lifetime is read again in the background (once): a
+# key in steady use costs one query a lifetime, never a request's wait
+REFRESH_AT = 0.7
 _MAX_ADDRESSES = 256  # bound callers kept per key (a key used from many addresses)
 
 
@@ -45,7 +48,7 @@ class _KeyEntry:
 
     def __init__(self, now: float, ttl_s: float, caller: Caller) -> None:
         self.expires = now + ttl_s
-        self.refresh = now + ttl_s / 2
+        self.refresh = now + ttl_s * REFRESH_AT
         self.caller = caller
         self.bound: dict[str | None, Caller] = {}
 
@@ -138,15 +141,14 @@ class Gate:
 
     def _read_model(self, name: str) -> tuple[str, str] | None:
         now = time.monotonic()
-        with self.store.session() as s:
-            row = s.execute(
-                select(ModelRow.owner, ModelRow.visibility).where(ModelRow.name == name)
-            ).first()
-        found = (row[0], row[1]) if row else None
+        rows = read_rows(
+            self.store, select(ModelRow.owner, ModelRow.visibility).where(ModelRow.name == name)
+        )
+        found = (rows[0][0], rows[0][1]) if rows else None
         with self._lock:
             if len(self._models) > _MAX_CACHED:
                 self._models.clear()
-            self._models[name] = (now + self.ttl_s, now + self.ttl_s / 2, found)
+            self._models[name] = (now + self.ttl_s, now + self.ttl_s * REFRESH_AT, found)
         return found
 
     def check_model(
@@ -172,7 +174,7 @@ class Gate:
     def cached_caller(self, token: str | None, *, address: str | None = None) -> Caller | None:
         """:meth:`caller` when it needs no query (anonymous, or a key verified within the
         cache's lifetime), else None: the service then authorizes on the event loop instead
-        of paying a thread hop. A key used in the second half of its entry's life is
+        of paying a thread hop. A key used after ``REFRESH_AT`` of its entry's life is
         verified again in the background."""
         if not token:
             return self.anonymous_at(address)
@@ -196,7 +198,7 @@ class Gate:
 
     def cached_model_access(self, name: str) -> tuple[bool, tuple[str, str] | None]:
         """``(True, access)`` when :meth:`model_access` of ``name`` needs no query (read again
-        in the background in the second half of the entry's life), else ``(False, None)``."""
+        in the background after ``REFRESH_AT`` of the entry's life), else ``(False, None)``."""
         hit = self._models.get(name)
         if hit is None:
             return False, None

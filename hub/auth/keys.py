@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql import Executable
 
 from hub.auth.identity import Caller
 from hub.auth.policy import parse_scopes
-from hub.auth.users import groups_of, user_row
-from hub.catalog.rows import ApiKeyRow, UserRow, as_utc, utcnow
-from hub.errors import NotFound, Unauthenticated
+from hub.auth.users import user_row
+from hub.catalog.rows import ApiKeyRow, GroupMemberRow, GroupRow, UserRow, as_utc, utcnow
+from hub.errors import NotFound, Unauthenticated, Unavailable
 
 if TYPE_CHECKING:
     from hub.catalog.store import CatalogStore
@@ -136,30 +138,60 @@ def count_active_keys(store: CatalogStore) -> int:
         return s.scalar(select(func.count(ApiKeyRow.id)).where(ApiKeyRow.revoked_at.is_(None))) or 0
 
 
+def read_rows(store: CatalogStore, stmt: Executable) -> list[Row]:
+    """The rows of a read-only ``stmt``, on a plain connection (no ORM session: a fifth of
+    the CPU time, and servers read every key and model in use again each second); 503
+    :class:`~hub.errors.Unavailable` when the database does not answer."""
+    try:
+        with store.engine.connect() as conn:
+            return list(conn.execute(stmt).all())
+    except sa_exc.OperationalError as exc:
+        raise Unavailable(f"catalog database unavailable: {exc.orig}") from exc
+
+
+_VERIFY = (
+    select(
+        ApiKeyRow.key_hash,
+        ApiKeyRow.scopes,
+        ApiKeyRow.revoked_at,
+        ApiKeyRow.expires_at,
+        ApiKeyRow.last_used_at,
+        UserRow.name,
+        UserRow.disabled,
+        GroupRow.name,
+    )
+    .join(UserRow, UserRow.id == ApiKeyRow.user_id)
+    .outerjoin(GroupMemberRow, GroupMemberRow.user_id == UserRow.id)
+    .outerjoin(GroupRow, GroupRow.id == GroupMemberRow.group_id)
+)
+
+
 def verify_token(store: CatalogStore, token: str, *, address: str | None = None) -> Caller:
     """The caller a token stands for; :class:`Unauthenticated` for a malformed, unknown,
-    revoked or expired key, or a disabled user (one message for all: nothing to probe)."""
+    revoked or expired key, or a disabled user (one message for all: nothing to probe).
+    One query (the key, its user and the user's groups)."""
     key_id = split_token(token)
-    with store.session() as s:
-        row = s.get(ApiKeyRow, key_id) if key_id else None
-        # compare even when there is no row, so that timing does not tell the two apart
-        good = hmac.compare_digest(hash_token(token or ""), row.key_hash if row else _DUMMY_HASH)
-        if (
-            row is None
-            or not good
-            or row.revoked_at is not None
-            or _expired(row.expires_at)
-            or row.user.disabled
-        ):
-            raise Unauthenticated("invalid, revoked or expired API key", code="invalid_key")
-        now = utcnow()
-        last = as_utc(row.last_used_at)
-        if last is None or now - last > timedelta(minutes=5):  # a write at most every 5 min
-            s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(last_used_at=now))
-        return Caller(
-            user=row.user.name,
-            key_id=row.id,
-            scopes=frozenset(row.scopes or ()),
-            groups=groups_of(s, row.user_id),
-            address=address,
-        )
+    rows = read_rows(store, _VERIFY.where(ApiKeyRow.id == key_id)) if key_id else []
+    row = rows[0] if rows else None
+    # compare even when there is no row, so that timing does not tell the two apart
+    good = hmac.compare_digest(hash_token(token or ""), row.key_hash if row else _DUMMY_HASH)
+    if (
+        row is None
+        or not good
+        or row.revoked_at is not None
+        or _expired(row.expires_at)
+        or row.disabled
+    ):
+        raise Unauthenticated("invalid, revoked or expired API key", code="invalid_key")
+    now = utcnow()
+    last = as_utc(row.last_used_at)
+    if last is None or now - last > timedelta(minutes=5):  # a write at most every 5 min
+        with store.session() as s:
+            s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now))
+    return Caller(
+        user=row[5],
+        key_id=key_id,
+        scopes=frozenset(row.scopes or ()),
+        groups=frozenset(r[7] for r in rows if r[7] is not None),
+        address=address,
+    )
