@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -262,7 +262,8 @@ class AuditLog:
         self.engine = writer_engine(url)
         self.written = 0
         self.dropped = 0
-        self._events: deque[AuditEvent] = deque()
+        # events, or (function, arguments) making one (record_later)
+        self._events: deque[AuditEvent | tuple[Callable[..., AuditEvent], tuple]] = deque()
         self._pending: list[AuditEvent] = []  # failed to write: retried first
         self._write_lock = threading.Lock()
         self._wake = threading.Event()  # set: a full batch waits, or closing
@@ -274,6 +275,16 @@ class AuditLog:
         """Queue ``event`` (returns at once; the writer thread appends it within ``flush_s``)."""
         events = self._events
         events.append(event)
+        if self._thread is None:
+            self._start()
+        elif len(events) >= self.max_batch:
+            self._wake.set()
+
+    def record_later(self, make: Callable[..., AuditEvent], *args: Any) -> None:
+        """Queue the event ``make(*args)`` will return, made by the writer thread (so a
+        request does not pay for building it). ``args`` must not change afterwards."""
+        events = self._events
+        events.append((make, args))  # type: ignore[arg-type]
         if self._thread is None:
             self._start()
         elif len(events) >= self.max_batch:
@@ -295,11 +306,20 @@ class AuditLog:
     def _drain(self) -> list[AuditEvent]:
         events = self._events
         out: list[AuditEvent] = []
-        try:
-            while True:
-                out.append(events.popleft())
-        except IndexError:
-            return out
+        while True:
+            try:
+                item = events.popleft()
+            except IndexError:
+                return out
+            if not isinstance(item, AuditEvent):
+                make, args = item
+                try:
+                    item = make(*args)
+                except Exception:  # a bug: say so, loudly, and keep the others
+                    log.exception("audit: an event could not be made")
+                    self.dropped += 1
+                    continue
+            out.append(item)
 
     def _write(self) -> None:
         """Append the failed events, then everything recorded so far (in chunks of

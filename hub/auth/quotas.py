@@ -239,9 +239,9 @@ class Quotas:
         """The caller's limits: per address when anonymous, else the key defaults or the
         user's override."""
         s = self.settings
-        if caller.anonymous:
+        if caller.user is None:
             return Limits(s.anonymous_rate_per_minute, s.anonymous_items_per_day)
-        found = self._override(caller.user or "")
+        found = self._override(caller.user)
         if found is None:
             return Limits(s.rate_per_minute, s.items_per_day)
         rpm, per_day = found.requests_per_minute, found.items_per_day
