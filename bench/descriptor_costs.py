@@ -1,0 +1,113 @@
+"""Cost of every RDKit 2D descriptor, in microseconds per molecule, on real molecules.
+
+Molecules: ``--n`` from ESOL and ``--n`` from Lipophilicity (every k-th row), parsed and
+standardised as the hub does (:func:`domains.chemistry.molecules.parse_molecule`). Two columns:
+
+- ``in order``: each descriptor timed as the old featurizer calls it, all of RDKit's list in
+  order on the same molecule, so a descriptor that fills a cache (Gasteiger charges, Crippen
+  contributions, ring info) pays for it and the later ones read it for free;
+- ``alone``: each descriptor on a fresh copy of the molecule, so it pays for everything it needs.
+
+Then the totals: the old featurizer (:func:`domains.chemistry.featurizers.rdkit2d_morgan`,
+RDKit's per-descriptor functions) and the new one (:mod:`domains.chemistry.descriptors`,
+shared intermediates computed once), for the default set, ``"all"``, and the fast set.
+
+    .venv/bin/python bench/descriptor_costs.py [--n 300] [--top 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rdkit import Chem  # noqa: E402
+
+from domains.chemistry.molecules import Molecule, parse_molecule  # noqa: E402
+
+
+def real_molecules(n: int) -> list[Molecule]:
+    """``n`` standardised molecules from each of ESOL and Lipophilicity, spread over the files."""
+    out: list[Molecule] = []
+    for file in ("ESOL.csv.gz", "Lipophilicity.csv.gz"):
+        with gzip.open(ROOT / "domains/chemistry/data" / file, "rt") as fh:
+            rows = [r["smiles"] for r in csv.DictReader(fh)]
+        step = max(1, len(rows) // n)
+        out += [parse_molecule(s) for s in rows[::step][:n]]
+    return out
+
+
+def per_descriptor(mols: list[Molecule]) -> dict[str, tuple[float, float]]:
+    """Descriptor name -> (µs in order, µs alone) per molecule."""
+    from domains.chemistry.featurizers import rdkit_descriptors
+
+    table = rdkit_descriptors()
+    in_order = dict.fromkeys(table, 0.0)
+    alone = dict.fromkeys(table, 0.0)
+    clock = time.thread_time  # CPU time: the machine is shared
+    for m in mols:
+        mol = Chem.Mol(m.mol)
+        for name, f in table.items():
+            t0 = clock()
+            f(mol)
+            in_order[name] += clock() - t0
+        for name, f in table.items():
+            fresh = Chem.Mol(m.mol)
+            t0 = clock()
+            f(fresh)
+            alone[name] += clock() - t0
+    k = 1e6 / len(mols)
+    return {n: (in_order[n] * k, alone[n] * k) for n in table}
+
+
+def featurizer_cost(build, mols: list[Molecule], repeat: int = 2, **params) -> float:
+    """Best of ``repeat`` runs of the featurizer over ``mols`` on fresh copies, µs per molecule."""
+    featurize = build(**params)
+    copies = [[Molecule(Chem.Mol(m.mol), m.smiles, m.input) for m in mols] for _ in range(repeat)]
+    best = float("inf")
+    for batch in copies:
+        t0 = time.perf_counter()
+        for m in batch:
+            featurize(m)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e6 / len(mols)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300, help="molecules from each data set")
+    ap.add_argument("--top", type=int, default=0, help="print only the costliest (0: all)")
+    args = ap.parse_args()
+    mols = real_molecules(args.n)
+    costs = per_descriptor(mols)
+    total = sum(c[0] for c in costs.values())
+    rows = sorted(costs.items(), key=lambda kv: -kv[1][1])
+    print(f"{len(mols)} molecules (ESOL + Lipophilicity), RDKit's {len(costs)} descriptors")
+    print(f"{'descriptor':<28}{'in order µs':>12}{'alone µs':>10}{'share':>8}")
+    for name, (o, a) in rows[: args.top or None]:
+        print(f"{name:<28}{o:>12.1f}{a:>10.1f}{o / total:>8.1%}")
+    fr = sum(o for n, (o, _) in costs.items() if n.startswith("fr_"))
+    print(f"{'all, in order':<28}{total:>12.1f}   (fr_* SMARTS counts: {fr:.0f} µs)")
+
+    from domains.chemistry import featurizers as feat
+
+    print("\nfeaturizer, µs per molecule (best of 2, fresh molecules)")
+    for label, params in (
+        ("default set", {}),
+        ('"all" + Morgan 2048', {"descriptors": "all", "n_bits": 2048}),
+    ):
+        old = featurizer_cost(feat.legacy_rdkit2d_morgan, mols, **params)
+        new = featurizer_cost(feat.rdkit2d_morgan, mols, **params)
+        print(f"  {label:<24} old {old:>8.0f}   new {new:>8.0f}   x{old / new:.1f}")
+    fast = featurizer_cost(feat.rdkit2d_fast_morgan, mols)
+    print(f"  {'fast set (new)':<24}              new {fast:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

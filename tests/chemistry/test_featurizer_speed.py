@@ -1,0 +1,131 @@
+"""The fast descriptor path gives the old featurizer's values; the process pool keeps order and
+each item's error; the cost figure is measured."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from domains.chemistry.descriptors import descriptor_plan, rdkit_descriptors
+from domains.chemistry.featurizers import (
+    PARALLEL_THRESHOLD,
+    RDKitFeaturizer,
+    default_descriptors,
+    fast_descriptors,
+    legacy_rdkit2d_morgan,
+    rdkit2d_fast_morgan,
+    rdkit2d_morgan,
+)
+from domains.chemistry.molecules import Molecule, parse_molecule
+from hub.sdk import ItemError
+
+DATA = Path(__file__).resolve().parents[2] / "domains/chemistry/data"
+
+
+def real_smiles(file: str, n: int) -> list[str]:
+    with gzip.open(DATA / file, "rt") as fh:
+        rows = [r["smiles"] for r in csv.DictReader(fh)]
+    return rows[:: len(rows) // n][:n]
+
+
+@pytest.fixture(scope="module")
+def molecules() -> list[Molecule]:
+    """120 ESOL and 120 Lipophilicity molecules, standardised as the hub does."""
+    return [
+        parse_molecule(s)
+        for s in real_smiles("ESOL.csv.gz", 120) + real_smiles("Lipophilicity.csv.gz", 120)
+    ]
+
+
+def fresh(m: Molecule) -> Molecule:
+    return Molecule(Chem.Mol(m.mol), m.smiles, m.input)
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"descriptors": "all", "n_bits": 2048}], ids=["default", "all+morgan"]
+)
+def test_new_featurizer_matches_the_old(molecules: list[Molecule], params: dict) -> None:
+    old, new = legacy_rdkit2d_morgan(**params), rdkit2d_morgan(**params)
+    for m in molecules[::2] if params else molecules:
+        a, b = old(fresh(m)), new(fresh(m))
+        assert a.shape == b.shape == (new.width,)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-6, err_msg=m.smiles)
+
+
+def test_every_descriptor_matches_rdkit_calcmoldescriptors(molecules: list[Molecule]) -> None:
+    """Raw values (before the log scale), all 217, against RDKit's own CalcMolDescriptors."""
+    from rdkit.Chem import Descriptors
+
+    names = list(rdkit_descriptors())
+    plan = descriptor_plan(names)
+    for m in molecules[::15]:
+        ref = Descriptors.CalcMolDescriptors(fresh(m).mol)
+        got = plan(fresh(m).mol)
+        want = np.array([ref[n] for n in names], np.float64)
+        bad = [n for n, a, b in zip(names, got, want, strict=True) if not abs(a - b) <= 1e-6]
+        assert not bad, (m.smiles, bad)
+
+
+def test_fast_featurizer_is_the_default_set_without_fragment_counts() -> None:
+    f = rdkit2d_fast_morgan()
+    assert f.names == fast_descriptors()
+    assert not any(n.startswith("fr_") for n in f.names)
+    assert len(f.names) == len(default_descriptors()) - 85
+    mol = parse_molecule("CC(=O)Oc1ccccc1C(=O)O")
+    full = rdkit2d_morgan()(mol)
+    keep = [default_descriptors().index(n) for n in f.names]
+    np.testing.assert_array_equal(f(mol), full[keep])
+
+
+def test_unknown_descriptor_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown RDKit descriptors"):
+        RDKitFeaturizer(descriptors=["MolWt", "NoSuchThing"])
+
+
+def test_cost_per_molecule_is_measured() -> None:
+    cheap, dear = rdkit2d_morgan(descriptors=["MolWt"]), rdkit2d_morgan(descriptors="all")
+    assert 0 < cheap.cost_us < dear.cost_us
+
+
+def test_pool_keeps_order_and_each_items_error(molecules: list[Molecule]) -> None:
+    """Above the threshold the batch goes to the process pool: same vectors, same order, and
+    each bad input's own error (parse errors and the element check alike)."""
+    good = molecules[: PARALLEL_THRESHOLD + 10]
+    elements = {a.GetSymbol() for m in good for a in m.mol.GetAtoms()}
+    assert "Si" not in elements
+    f = rdkit2d_morgan(n_bits=64, elements=sorted(elements))
+
+    class Raw:  # what the pool sends: the input text, which the worker parses itself
+        def __init__(self, text: str) -> None:
+            self.input = text
+
+    batch: list = list(good)
+    batch.insert(3, Raw("C1CC"))  # unclosed ring
+    batch.insert(20, Raw("[Si](C)(C)(C)C"))  # silicon: not an element of this model
+    batch.insert(len(batch), Raw(""))
+    out = f.many(batch, processes=2)
+    assert len(out) == len(batch)
+    assert isinstance(out[3], ItemError) and out[3].code == "invalid_smiles"
+    assert isinstance(out[20], ItemError) and out[20].code == "unsupported_element"
+    assert out[20].detail == {"elements": ["Si"]}
+    assert isinstance(out[-1], ItemError) and out[-1].code == "empty_input"
+    vectors = [v for v in out if not isinstance(v, Exception)]
+    assert len(vectors) == len(good)
+    here = f.many(good, processes=1)
+    for a, b in zip(vectors, here, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_small_batches_stay_in_process() -> None:
+    import domains.chemistry.descriptors_pool as pool_module
+
+    f = rdkit2d_morgan()
+    before = pool_module._pool
+    out = f.many([parse_molecule("CCO"), Molecule(None, "x", "x")])  # type: ignore[arg-type]
+    assert pool_module._pool is before
+    assert isinstance(out[0], np.ndarray) and isinstance(out[1], Exception)
