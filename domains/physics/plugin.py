@@ -17,6 +17,7 @@ def domain() -> Domain:
     from domains.physics.recipes import RECIPES
     from domains.physics.recipes_nnp import RECIPES as NNP_RECIPES
     from domains.physics.recipes_qm9 import RECIPES as QM9_RECIPES
+    from domains.physics.recipes_universal import universal_recipes
     from domains.physics.simulators import EMT_SIMULATOR, LJ_SIMULATOR
     from domains.physics.structures import (
         LIMITS,
@@ -26,6 +27,7 @@ def domain() -> Domain:
         parse_molecule3d,
     )
     from domains.physics.tasks import TASKS
+    from domains.physics.universal import UNIVERSAL_SIMULATORS
     from domains.physics.xtb import XTB_SIMULATOR
 
     # each item's cost, read before parsing, and the limits every structure is checked against
@@ -54,10 +56,10 @@ def domain() -> Domain:
         name="physics",
         description="Atomic systems with ASE",
         input_types=(atoms, molecule3d),
-        simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR),
+        simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR, *UNIVERSAL_SIMULATORS),
         featurizers=(SOAP_FEATURIZER,),
         annotators=(QM9_DOMAIN,),
         tasks=TASKS,
         model_kinds=(NNP_KIND,),
-        recipes=RECIPES + NNP_RECIPES + QM9_RECIPES,
+        recipes=RECIPES + NNP_RECIPES + QM9_RECIPES + universal_recipes(),
     )
