@@ -5,7 +5,9 @@ Given reactants (and optionally reagents), every template of the version's libra
 with RDKit to every component (one-reactant templates) and every ordered pair of distinct
 components (two-reactant templates); products are sanitised, canonicalised and de-duplicated,
 and ranked by ``template prior + condition bonuses`` (:mod:`domains.chemistry.templates`).
-Components containing a metal are catalysts, never reactants. No applicable template is an
+Components containing a metal are catalysts, never reactants, except organometallic reagents
+(carbon bound to Li, Mg, Zn or Sn: Grignard, organolithium, Negishi and Stille reagents). A
+template whose required reagent is absent is never applied. No applicable template is an
 answer: an empty candidate list with ``no_rule_applies: true``.
 """
 
@@ -47,6 +49,9 @@ METALS = frozenset(
 )
 # Salts' counter-ions: spectators, not reactants.
 SPECTATOR_METALS = frozenset("Li Na K Rb Cs Mg Ca".split())
+# A carbon bound to one of these makes an organometallic reagent, a reactant.
+ORGANOMETALLIC = Chem.MolFromSmarts("[#6]-[Li,Mg,Zn,Sn]")
+MAX_EXHAUSTIVE = 8  # an exhaustive template is applied at most this many times in a row
 MAX_COMPONENTS = 20
 DEFAULT_TOP_K = 5
 
@@ -166,6 +171,31 @@ def _has_metal(mol: Chem.Mol, metals: frozenset[str]) -> bool:
     return any(a.GetSymbol() in metals for a in mol.GetAtoms())
 
 
+def _is_catalyst(mol: Chem.Mol) -> bool:
+    """A component with a metal that is not an organometallic reagent (Pd, Cu, Fe, ...)."""
+    return _has_metal(mol, METALS - SPECTATOR_METALS) and not mol.HasSubstructMatch(ORGANOMETALLIC)
+
+
+def needs_met(needs: Sequence[str], present: set[str]) -> bool:
+    """Whether one of ``needs`` is met: each a condition or conditions joined by ``+``."""
+    return any(all(part in present for part in need.split("+")) for need in needs)
+
+
+def _products(rxn: rdChemReactions.ChemicalReaction, mols: tuple[Chem.Mol, ...]) -> list[str]:
+    """The distinct sanitised main products of one application of ``rxn``."""
+    out: list[str] = []
+    for prods in rxn.RunReactants(mols):
+        mol = prods[0]
+        try:
+            Chem.SanitizeMol(mol)
+            smi = Chem.MolToSmiles(mol)
+        except Exception:  # noqa: BLE001 - a product RDKit cannot sanitise is no product
+            continue
+        if Chem.MolFromSmiles(smi) is not None and smi not in out:
+            out.append(smi)
+    return out
+
+
 class TemplateLibrary:
     """Compiled templates and conditions; :meth:`propose` ranks the products of one input.
     Per-component template matches are cached: HTE plates repeat their components."""
@@ -218,16 +248,19 @@ class TemplateLibrary:
         key = (k, combo)
         if (done := self._products.get(key)) is not None:
             return done
-        out: list[str] = []
-        for prods in self.templates[k].rxn.RunReactants(tuple(self._mol(s) for s in combo)):
-            mol = prods[0]
-            try:
-                Chem.SanitizeMol(mol)
-                smi = Chem.MolToSmiles(mol)
-            except Exception:  # noqa: BLE001 - a product RDKit cannot sanitise is no product
-                continue
-            if Chem.MolFromSmiles(smi) is not None and smi not in out:
-                out.append(smi)
+        compiled = self.templates[k]
+        out = _products(compiled.rxn, tuple(self._mol(s) for s in combo))
+        if compiled.t.exhaustive and len(combo) == 1:
+            # every site: apply again to each product until none changes (a bounded loop)
+            for _ in range(MAX_EXHAUSTIVE):
+                done = []
+                for smi in out:
+                    again = _products(compiled.rxn, (Chem.MolFromSmiles(smi),))
+                    done.extend(again or [smi])
+                done = list(dict.fromkeys(done))
+                if done == out:
+                    break
+                out = done
         self._products[key] = out
         return out
 
@@ -238,14 +271,15 @@ class TemplateLibrary:
         usable = [
             s
             for s in dict.fromkeys(rs.reactants)
-            if not _has_metal(self._mol(s), METALS - SPECTATOR_METALS)
-            and self._mol(s).GetNumHeavyAtoms() > 1
+            if not _is_catalyst(self._mol(s)) and self._mol(s).GetNumHeavyAtoms() > 1
         ]
         best: dict[str, tuple[float, Template, list[str], tuple[str, ...]]] = {}
         for k, c in enumerate(self.templates):
             t = c.t
             score = t.prior + sum(b for name, b in t.context.items() if name in present)
-            if t.needs and not present.intersection(t.needs):
+            if t.needs and not needs_met(t.needs, present):
+                if t.required:
+                    continue
                 score += t.missing
             if len(c.slots) == 1:
                 combos = [(s,) for s in usable if self._hits(s)[k][0]]
@@ -262,7 +296,10 @@ class TemplateLibrary:
                         best[smi] = (score, t, rules, combo)
                     if t.name not in best[smi][2]:
                         best[smi][2].append(t.name)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        # equal scores: the larger product first (the main product, not a by-product)
+        ranked = sorted(
+            best.items(), key=lambda kv: (-kv[1][0], -self._mol(kv[0]).GetNumHeavyAtoms(), kv[0])
+        )
         total = sum(math.exp(v[0]) for _, v in ranked)
         cands = [
             Candidate(smi, math.exp(score) / total, score, t.name, t.reaction_class,

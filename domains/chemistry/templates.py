@@ -62,6 +62,8 @@ class Template:
     context: dict[str, float] = field(default_factory=dict)  # condition -> bonus
     needs: tuple[str, ...] = ()  # conditions without which ``missing`` applies
     missing: float = 0.0
+    required: bool = False  # never applied without one of ``needs``
+    exhaustive: bool = False  # a one-reactant template applied until nothing matches
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -79,31 +81,42 @@ CONDITIONS = (
         "coupling_agent",
         (
             "CN(C)C(=[N+](C)C)On1nnc2cccnc21",  # HATU
-            "CN(C)C(On1nnc2ccccc21)=[N+](C)C",  # HBTU
+            "CN(C)C(On1nnc2ccccc21)=[N+](C)C",  # HBTU, TBTU
             "C(=NC1CCCCC1)=NC1CCCCC1",  # DCC
             "CC(C)N=C=NC(C)C",  # DIC
             "CCN=C=NCCCN(C)C",  # EDC
             "O=C(n1ccnc1)n1ccnc1",  # CDI
             "CCCP1(=O)OP(=O)(CCC)OP(=O)(CCC)O1",  # T3P
             "On1nnc2ccccc21",  # HOBt
+            "On1nnc2cccnc21",  # HOAt
+            "C1CCN(C1)[P+](N1CCCC1)(N1CCCC1)On1nnc2ccccc21",  # PyBOP
+            "O=S(Cl)Cl",  # thionyl chloride (via the acyl chloride)
         ),
     ),
     Condition(
         "hydride_reductant",
         ("[BH3-]C#N", "[BH-](OC(C)=O)(OC(C)=O)OC(C)=O", "[BH4-]", "[BH3]C#N", "[BH4]"),
     ),
+    Condition("borohydride", ("[BH4-]", "[BH4]", "[Na][BH4]", "[Li][BH4]")),
+    Condition(
+        "aluminium_hydride",
+        ("[AlH4-]", "[AlH4]", "[Li][AlH4]", "CC(C)C[AlH]CC(C)C"),
+    ),
     Condition(
         "strong_acid",
         (
             "[OH]C(=O)C(F)(F)F",  # TFA
             "[ClH]",
+            "[BrH]",
             "[OH]S(=O)(=O)[OH]",
             "Cc1ccc(cc1)S(=O)(=O)[OH]",
             "[OH]S(=O)(=O)C",
+            "CC1(C)C2CCC1(CS(=O)(=O)[OH])C(=O)C2",  # CSA
             "[#1+]",
         ),
     ),
-    Condition("hydroxide", ("[OH-]",)),
+    Condition("hydroxide", ("[OH-]", "[OH]-[Li,Na,K,Cs]")),
+    Condition("water", ("[OH2]",)),
     Condition(
         "base",
         (
@@ -112,15 +125,45 @@ CONDITIONS = (
             "[O-]C([O-])=O",
             "[O-]C(=O)[OH]",
             "CC(C)(C)[O-]",
+            "C[O-]",
+            "CC[O-]",
             "[OH-]",
             "CCN(CC)CC",
             "CCN(C(C)C)C(C)C",
             "[O-]P(=O)([O-])[O-]",
             "C1CCC2=NCCCN2CC1",  # DBU
             "c1ccncc1",  # pyridine
+            "CN(C)c1ccncc1",  # DMAP
+            "[F-]",
         ),
     ),
+    # strong bases by substructure: alkyllithiums, lithium amides, silylamides
+    Condition("strong_base", ("[Li]-[#6]", "[Li]-[#7]", "[N-]([Si])[Si]", "[#6-]"), exact=False),
+    Condition("hydrogen", ("[#1]-[#1]", "[#1;H1]")),  # [H][H], [HH]
+    Condition("hydrogenation_metal", ("[Pd]", "[Pt]", "[Ni]", "[Rh]", "[Ru]"), exact=False),
+    Condition("reducing_metal", ("[Fe]", "[Zn]", "[Sn]", "Cl[Sn]Cl", "[In]")),
+    Condition("dithionite", ("O=S([O-])S(=O)[O-]",)),
+    Condition("copper", ("[Cu]",), exact=False),
+    Condition(
+        "mild_oxidant",
+        (
+            "[Cr](=O)(=O)Cl",  # PCC
+            "[#53;X3,X4,X5](~[#8])(~[#8])~[#8]",  # Dess-Martin periodinane, IBX
+            "[OX1;H0;+0]-[NX3;+0](-[CX4])-[CX4]",  # TEMPO
+            "O=[Mn]=O",  # MnO2
+        ),
+        exact=False,
+    ),
+    Condition("strong_oxidant", ("[Cr;!$([Cr]Cl)](=O)=O", "[Mn](=O)(=O)=O"), exact=False),
+    Condition("swern_activator", ("O=C(Cl)C(=O)Cl", "O=C(OC(=O)C(F)(F)F)C(F)(F)F")),
+    Condition("dmso", ("CS(C)=O",)),
+    Condition("fmoc_base", ("C1CCNCC1", "CC1CCNCC1", "CCNCC", "C1CCC2=NCCCN2CC1", "C1COCCN1")),
+    Condition("phosphine", ("c1ccc(P(c2ccccc2)c2ccccc2)cc1", "CCCCP(CCCC)CCCC")),
+    Condition("azodicarboxylate", ("O=C-N=N-C=O",), exact=False),
 )
+
+# The needs of reactions with a reagent (any one alternative; ``a+b`` needs both)
+HYDROGENATION = "hydrogen+hydrogenation_metal"
 
 
 def _cross_coupling(name: str, cls: str, nucleophile: str, product: str) -> list[Template]:
@@ -134,7 +177,7 @@ def _cross_coupling(name: str, cls: str, nucleophile: str, product: str) -> list
                 prior=bonus,
                 context={"pd_or_ni": 3.0, "base": 0.3},
                 needs=("pd_or_ni",),
-                missing=-1.5,
+                required=True,
             )
         )
     return out
@@ -146,8 +189,8 @@ def _map(smarts: str, n: int) -> str:
 
 
 def _acylations(name: str, nucleophile: str, atom: str, acid: dict[str, float]) -> list[Template]:
-    """An acid (with ``acid`` condition bonuses) and an acyl chloride acylating ``nucleophile``,
-    the acyl chloride being the more reactive partner."""
+    """An acid (with ``acid`` condition bonuses, one of which it needs) and an acyl chloride
+    acylating ``nucleophile``, the acyl chloride being the more reactive partner."""
     product = f">>[C:1](=[O:2])-[{atom}:3]"
     cls = name.replace("_", " ")
     return [
@@ -157,6 +200,8 @@ def _acylations(name: str, nucleophile: str, atom: str, acid: dict[str, float]) 
             f"{_map(ACID_C, 1)}(=[O:2])-[OX2H1].{_map(nucleophile, 3)}{product}",
             prior=0.5 if atom == "N" else 0.0,
             context=acid,
+            needs=tuple(acid),
+            required=True,
         ),
         Template(
             name,
@@ -170,7 +215,9 @@ def _acylations(name: str, nucleophile: str, atom: str, acid: dict[str, float]) 
 
 def default_templates() -> list[Template]:
     """The library the recipe registers (order does not matter: candidates are scored)."""
-    t = _acylations("amide_coupling", AMINE, "N", {"coupling_agent": 3.0, "base": 0.3})
+    from domains.chemistry.reaction_rules import common_templates
+
+    t = _acylations("amide_coupling", AMINE, "N", {"coupling_agent": 3.0})
     t += _acylations("esterification", ALCOHOL, "O", {"strong_acid": 2.0, "coupling_agent": 2.0})
     t += _cross_coupling(
         "suzuki_miyaura", "Suzuki-Miyaura coupling", f"[c,$(C=C):2]-{BORON}", "[c:1]-[*:2]"
@@ -195,9 +242,9 @@ def default_templates() -> list[Template]:
             "reductive amination",
             f"{_map(ALDEHYDE_OR_KETONE_C, 1)}=[OX1].{_map(AMINE, 2)}>>[C:1]-[N:2]",
             prior=0.0,
-            context={"hydride_reductant": 3.5},
-            needs=("hydride_reductant",),
-            missing=-1.0,
+            context={"hydride_reductant": 3.5, "borohydride": 3.0},
+            needs=("hydride_reductant", "borohydride"),
+            required=True,
         ),
         Template(
             "boc_deprotection",
@@ -206,7 +253,8 @@ def default_templates() -> list[Template]:
             prior=0.0,
             context={"strong_acid": 3.5},
             needs=("strong_acid",),
-            missing=-1.0,
+            required=True,
+            exhaustive=True,
         ),
         Template(
             "ester_hydrolysis",
@@ -214,8 +262,17 @@ def default_templates() -> list[Template]:
             "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):1](=[O:2])-[OX2:3]-[CX4]>>[C:1](=[O:2])-[O:3]",
             prior=-0.5,
             context={"hydroxide": 3.5, "strong_acid": 2.0},
-            needs=("hydroxide", "strong_acid"),
-            missing=-2.0,
+            needs=("hydroxide", "strong_acid+water"),
+            required=True,
+        ),
+        Template(  # a tert-butyl ester is cleaved by acid alone (TFA)
+            "ester_hydrolysis",
+            "ester deprotection",
+            "[CX3;$(C(=O)-[#6,#1]):1](=[O:2])-[OX2:3]-C(-[CH3])(-[CH3])-[CH3]>>[C:1](=[O:2])-[O:3]",
+            prior=-0.5,
+            context={"strong_acid": 3.5, "hydroxide": 1.0},
+            needs=("strong_acid", "hydroxide"),
+            required=True,
         ),
         Template(
             "williamson_ether",
@@ -223,6 +280,8 @@ def default_templates() -> list[Template]:
             f"{_map(ALCOHOL, 1)}.{_map(ALKYL_C, 2)}-[Cl,Br,I]>>[O:1]-[C:2]",
             prior=0.3,
             context={"base": 2.0},
+            needs=("base", "strong_base"),
+            required=True,
         ),
     ]
-    return t
+    return t + common_templates()
