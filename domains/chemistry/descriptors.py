@@ -58,6 +58,7 @@ class _Shared:
     def atoms(self) -> np.ndarray:
         """(n, 5) int: atomic number, degree, total H count, formal charge, radical electrons."""
         if self._atoms is None:
+            atoms = map(self.mol.GetAtomWithIdx, range(self.mol.GetNumAtoms()))
             rows = [
                 (
                     a.GetAtomicNum(),
@@ -66,7 +67,7 @@ class _Shared:
                     a.GetFormalCharge(),
                     a.GetNumRadicalElectrons(),
                 )
-                for a in self.mol.GetAtoms()
+                for a in atoms  # by index: GetAtoms() wraps each step in Python
             ]
             self._atoms = np.array(rows, np.int64).reshape(-1, 5)
         return self._atoms
@@ -75,7 +76,8 @@ class _Shared:
     def bonds(self) -> np.ndarray:
         """(m, 2) int: begin and end atom of each bond, in bond order."""
         if self._bonds is None:
-            pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in self.mol.GetBonds()]
+            bonds = map(self.mol.GetBondWithIdx, range(self.mol.GetNumBonds()))
+            pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds]
             self._bonds = np.array(pairs, np.int64).reshape(-1, 2)
         return self._bonds
 

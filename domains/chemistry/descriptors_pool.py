@@ -25,8 +25,6 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from typing import Any
 
-import numpy as np
-
 from hub.sdk import ItemError
 
 _lock = threading.Lock()
@@ -90,16 +88,21 @@ def _built(params_json: str) -> Any:
     return RDKitFeaturizer(**json.loads(params_json))
 
 
-def _work(params_json: str, inputs: list[str]) -> list[tuple[str, Any]]:
-    """In a worker: ``("ok", vector)``, ``("item", (code, message, detail))`` or
-    ``("fail", text)`` for each input, in order."""
+def _work(params_json: str, inputs: list[str], molecules: bool) -> list[tuple[str, Any]]:
+    """In a worker: ``("ok", vector)`` (with ``molecules``: ``("ok", (vector, the standardised
+    molecule as RDKit binary, its SMILES, input, removed, neutralized))``),
+    ``("item", (code, message, detail))`` or ``("fail", text)`` for each input, in order."""
     from domains.chemistry.molecules import parse_molecule
 
     featurize = _built(params_json)
     out: list[tuple[str, Any]] = []
     for raw in inputs:
         try:
-            out.append(("ok", featurize(parse_molecule(raw))))
+            m = parse_molecule(raw)
+            v = featurize(m)
+            if molecules:
+                v = (v, m.mol.ToBinary(), m.smiles, m.input, m.removed, m.neutralized)
+            out.append(("ok", v))
         except ItemError as exc:
             out.append(("item", (exc.code, exc.message, exc.detail)))
         except Exception as exc:  # noqa: BLE001 - reported on its item, the worker lives on
@@ -107,8 +110,15 @@ def _work(params_json: str, inputs: list[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def _result(kind: str, value: Any) -> np.ndarray | Exception:
+def _result(kind: str, value: Any) -> Any:
     if kind == "ok":
+        if isinstance(value, tuple):
+            from rdkit import Chem
+
+            from domains.chemistry.molecules import Molecule
+
+            v, binary, smiles, text, removed, neutralized = value
+            return Molecule(Chem.Mol(binary), smiles, text, removed, neutralized), v
         return value
     if kind == "item":
         code, message, detail = value
@@ -117,12 +127,18 @@ def _result(kind: str, value: Any) -> np.ndarray | Exception:
 
 
 def featurize_inputs(
-    params: dict[str, Any], inputs: Sequence[str], *, processes: int | None = None
-) -> list[np.ndarray | Exception]:
+    params: dict[str, Any],
+    inputs: Sequence[str],
+    *,
+    processes: int | None = None,
+    molecules: bool = False,
+) -> list[Any]:
     """Parse, standardise and featurize each input string with
-    ``RDKitFeaturizer(**params)`` across the pool; results (vector or exception) in input
-    order. Chunks of about a quarter of a batch's share per process keep the cores busy to the
-    end without paying a round trip per molecule."""
+    ``RDKitFeaturizer(**params)`` across the pool; results in input order: the vector (with
+    ``molecules``: ``(Molecule, vector)``, the molecule rebuilt from RDKit's binary form, for
+    annotators and descriptions) or the item's exception. Chunks of about a quarter of a
+    batch's share per process keep the cores busy to the end without a round trip per
+    molecule."""
     if not inputs:
         return []
     p = pool(processes)
@@ -130,6 +146,7 @@ def featurize_inputs(
     chunk = max(8, min(256, -(-len(inputs) // (4 * size))))
     key = json.dumps(params, sort_keys=True)
     futures = [
-        p.submit(_work, key, list(inputs[i : i + chunk])) for i in range(0, len(inputs), chunk)
+        p.submit(_work, key, list(inputs[i : i + chunk]), molecules)
+        for i in range(0, len(inputs), chunk)
     ]
     return [_result(kind, v) for f in futures for kind, v in f.result()]

@@ -18,8 +18,9 @@ set, chosen by measured accuracy per microsecond (docs/featurizer.md): the defau
 the 85 ``fr_*`` SMARTS counts.
 
 The built featurizer (:class:`RDKitFeaturizer`) is ``f(molecule) -> vector``, as the hub
-expects, plus ``f.many(molecules)`` (a batch, on all cores above :data:`PARALLEL_THRESHOLD`
-molecules, in order, errors per item) and ``f.cost_us`` (measured CPU µs per molecule).
+expects, plus ``f.many(molecules)`` and ``f.parse_and_featurize(strings)`` (a batch, on all
+cores from :data:`PARALLEL_THRESHOLD` items, in order, errors per item) and ``f.cost_us``
+(measured CPU µs per molecule).
 """
 
 from __future__ import annotations
@@ -150,6 +151,27 @@ class RDKitFeaturizer:
         if processes == 1 or len(mols) < PARALLEL_THRESHOLD:
             return [_attempt(self, m) for m in mols]
         return featurize_inputs(self.params, [m.input for m in mols], processes=processes)
+
+    def parse_and_featurize(
+        self, inputs: Sequence[str], *, processes: int | None = None
+    ) -> list[tuple[Molecule, np.ndarray] | Exception]:
+        """Each input string parsed and standardised
+        (:func:`domains.chemistry.molecules.parse_molecule`) and featurized, or the exception
+        it raised, in order; on the process pool from :data:`PARALLEL_THRESHOLD` inputs (the
+        parse, about a third of the time, runs there too), else here."""
+        from domains.chemistry.descriptors_pool import featurize_inputs
+        from domains.chemistry.molecules import parse_molecule
+
+        if processes == 1 or len(inputs) < PARALLEL_THRESHOLD:
+            out: list[tuple[Molecule, np.ndarray] | Exception] = []
+            for raw in inputs:
+                try:
+                    m = parse_molecule(raw)
+                    out.append((m, self(m)))
+                except Exception as exc:  # noqa: BLE001 - each item keeps its own failure
+                    out.append(exc)
+            return out
+        return featurize_inputs(self.params, inputs, processes=processes, molecules=True)
 
     @cached_property
     def cost_us(self) -> float:

@@ -129,3 +129,26 @@ def test_small_batches_stay_in_process() -> None:
     out = f.many([parse_molecule("CCO"), Molecule(None, "x", "x")])  # type: ignore[arg-type]
     assert pool_module._pool is before
     assert isinstance(out[0], np.ndarray) and isinstance(out[1], Exception)
+
+
+def test_parse_and_featurize_on_the_pool_gives_molecules_and_vectors() -> None:
+    """The hub's path for a large batch: strings in, (molecule, vector) or the error out, the
+    same as parsing and featurizing here."""
+    f = rdkit2d_morgan(n_bits=32)
+    texts = real_smiles("ESOL.csv.gz", PARALLEL_THRESHOLD + 6)
+    texts[5] = "c1ccccc1N(=O)=O.[Na+].[Cl-]"  # salts stripped: reported in `removed`
+    texts[9] = "not a smiles"
+    pooled = f.parse_and_featurize(texts, processes=2)
+    here = f.parse_and_featurize(texts, processes=1)
+    assert len(pooled) == len(here) == len(texts)
+    for a, b in zip(pooled, here, strict=True):
+        if isinstance(b, Exception):
+            assert isinstance(a, ItemError) and a.to_dict() == b.to_dict()
+            continue
+        (ma, va), (mb, vb) = a, b
+        np.testing.assert_array_equal(va, vb)
+        assert (ma.smiles, ma.input, ma.removed, ma.neutralized) == (
+            mb.smiles, mb.input, mb.removed, mb.neutralized,
+        )  # fmt: skip
+        assert Chem.MolToSmiles(ma.mol) == mb.smiles
+    assert pooled[5][0].removed
