@@ -31,6 +31,13 @@
   is its input type's estimate (atoms for structures, characters for SMILES)
 - ``HUB_KIND_THREADS`` (``keras=8,simulator=2,*=4``): predictions of a kind running at once
   (others wait without holding a thread, so liveness and cheap models stay responsive)
+- ``HUB_PREDICTION_CACHE`` (``auto``): the prediction cache (hub.runtime.cache): ``auto`` is
+  Redis when ``HUB_REDIS_URL`` is set, else an LRU in each process; ``memory``, ``redis``,
+  ``off``. ``HUB_CACHE_ENTRIES`` (50000): outputs kept in process; ``HUB_CACHE_TTL_S`` (86400):
+  life of a Redis entry; ``HUB_CACHE_KINDS`` (``keras=1,simulator=0,*=1``): model kinds cached
+- ``HUB_MICROBATCH_MS`` (1.0): how long concurrent small requests for one model version are
+  gathered into one call (0: never); ``HUB_MICROBATCH_MAX`` (64): most inputs of a request
+  that is micro-batched, and of one gathered call
 - ``HUB_ALLOWED_HOSTS`` (``localhost,127.0.0.1,::1,testserver`` plus ``HUB_SERVE_HOST``):
   ``Host`` names the server answers (``*`` for any); others get 400
 - ``HUB_PUBLIC_URL`` (unset): the base URL written into usage examples and cards (unset: the
@@ -48,6 +55,7 @@ from pathlib import Path
 DEFAULT_DEADLINE_S = {"keras": 300.0, "simulator": 120.0, "*": 120.0}
 DEFAULT_BATCH_COST = {"keras": 2_000_000.0, "simulator": 20_000.0, "*": 200_000.0}
 DEFAULT_KIND_THREADS = {"keras": 8, "simulator": 2, "*": 4}
+DEFAULT_CACHE_KINDS = {"keras": 1, "simulator": 0, "*": 1}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
 
@@ -97,6 +105,13 @@ class Settings:
     deadline_s: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_S))
     max_batch_cost: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BATCH_COST))
     kind_threads: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_THREADS))
+    # prediction cache (hub.runtime.cache) and micro-batching (hub.runtime.batching)
+    prediction_cache: str = "auto"
+    cache_entries: int = 50_000
+    cache_ttl_s: float = 86_400.0
+    cache_kinds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CACHE_KINDS))
+    microbatch_ms: float = 1.0
+    microbatch_max: int = 64
     # Host header names answered (TrustedHostMiddleware) and the public base URL of examples
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     public_url: str | None = None
@@ -108,7 +123,7 @@ class Settings:
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
-        ``kind_threads``) for model kind ``kind``, else its ``*`` entry."""
+        ``kind_threads``, ``cache_kinds``) for model kind ``kind``, else its ``*`` entry."""
         values: dict[str, float] = getattr(self, setting)
         return values.get(kind, values.get("*", next(iter(values.values()))))
 
@@ -145,6 +160,12 @@ def load_settings(home: str | Path | None = None) -> Settings:
         deadline_s=parse_per_kind(env.get("HUB_DEADLINE_S"), DEFAULT_DEADLINE_S),
         max_batch_cost=parse_per_kind(env.get("HUB_MAX_BATCH_COST"), DEFAULT_BATCH_COST),
         kind_threads=parse_per_kind(env.get("HUB_KIND_THREADS"), DEFAULT_KIND_THREADS, int),
+        prediction_cache=env.get("HUB_PREDICTION_CACHE") or "auto",
+        cache_entries=int(env.get("HUB_CACHE_ENTRIES") or 50_000),
+        cache_ttl_s=float(env.get("HUB_CACHE_TTL_S") or 86_400.0),
+        cache_kinds=parse_per_kind(env.get("HUB_CACHE_KINDS"), DEFAULT_CACHE_KINDS, int),
+        microbatch_ms=float(env.get("HUB_MICROBATCH_MS") or 1.0),
+        microbatch_max=int(env.get("HUB_MICROBATCH_MAX") or 64),
         allowed_hosts=allowed_hosts_from(env),
         public_url=env.get("HUB_PUBLIC_URL") or None,
         dask_scheduler=env.get("HUB_DASK_SCHEDULER") or None,

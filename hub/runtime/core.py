@@ -11,6 +11,13 @@ Concurrency: :meth:`Runtime.predict_async` runs the work in a thread, at most
 ``Settings.kind_threads[kind]`` at once per model kind; requests over that wait without
 holding a thread, so expensive simulators cannot take AnyIO's shared thread pool (which the
 other routes use) and a cheap Keras prediction never queues behind them.
+
+Speed (docs/performance.md): outputs are cached per version, input and parameters
+(:mod:`hub.runtime.cache`; a hit is marked ``"cached": true`` on its item, and an input
+repeated in one batch is computed once); a small request whose version is warm and whose
+answers are all in the in-process cache is answered on the event loop, without a thread; and
+concurrent small requests for the same version are run as one call
+(:mod:`hub.runtime.batching`).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hub.artifacts import ArtifactStore
@@ -29,98 +36,23 @@ from hub.catalog import CatalogStore
 from hub.catalog.jobs import JobStore
 from hub.config import Settings, load_settings
 from hub.entities import Version
-from hub.errors import InvalidRequest, ItemError, PayloadTooLarge, PluginError
+from hub.errors import InvalidRequest, PayloadTooLarge, PluginError
 from hub.params import check_params
 from hub.plugins import LoadContext, ModelKind, PluginRegistry, Predictor, load_plugins
-from hub.runtime.items import error_item
+from hub.runtime.batching import MicroBatcher
+from hub.runtime.budget import Budget, batch_cost, each_item, size_of  # noqa: F401 - re-exported
+from hub.runtime.cache import (
+    CachedRun,
+    MemoryCache,
+    PredictionCache,
+    make_cache,
+    params_token,
+    version_token,
+)
 
 RESOLVE_TTL_S = 1.0
 DISCONNECT_POLL_S = 0.2
-
-
-@dataclass
-class Budget:
-    """How long a prediction may run: until ``deadline`` (``time.monotonic()`` seconds) or
-    until ``cancelled`` is set (its client disconnected). Thread-safe."""
-
-    deadline_s: float
-    deadline: float = 0.0
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        if not self.deadline:
-            self.deadline = time.monotonic() + self.deadline_s
-
-    def expired(self) -> bool:
-        return self.cancelled.is_set() or time.monotonic() >= self.deadline
-
-    def error(self) -> ItemError:
-        """The error of an item not done when the budget ran out."""
-        if self.cancelled.is_set():
-            return ItemError("the request was cancelled (its client went away)", code="cancelled")
-        return ItemError(
-            f"not run: the request's deadline of {self.deadline_s:g} s passed first "
-            "(send fewer or smaller inputs per request, or submit a job)",
-            code="deadline_exceeded",
-            limit="deadline_s",
-            maximum=self.deadline_s,
-        )
-
-    def check(self) -> None:
-        """Raise the budget's :class:`ItemError` once it has run out."""
-        if self.expired():
-            raise self.error()
-
-
-def each_item(
-    inputs: Sequence[Any], run: Callable[[int, Any], dict[str, Any]], budget: Budget | None
-) -> list[dict[str, Any]]:
-    """``run(i, raw)`` for each input in order, each failure in its own slot; once ``budget``
-    has run out, the remaining items get its error without running."""
-    out: list[dict[str, Any]] = []
-    for i, raw in enumerate(inputs):
-        if budget is not None and budget.expired():
-            late = {"error": budget.error().to_dict()}
-            out.extend(dict(late) for _ in range(len(inputs) - i))
-            break
-        try:
-            out.append(run(i, raw))
-        except Exception as exc:  # noqa: BLE001 - each item reports its own failure
-            out.append(error_item(exc))
-    return out
-
-
-def size_of(raw: Any, *, max_nodes: int = 100_000) -> float:
-    """A domain-free cost estimate of one raw JSON input: the length of its largest string or
-    array (a SMILES' characters, a structure's atoms), at least 1. Visits at most
-    ``max_nodes`` values, so it is cheap whatever the input."""
-    biggest = 1
-    stack = [raw]
-    seen = 0
-    while stack and seen < max_nodes:
-        x = stack.pop()
-        seen += 1
-        if isinstance(x, str):
-            biggest = max(biggest, len(x))
-        elif isinstance(x, list | tuple):
-            biggest = max(biggest, len(x))
-            stack.extend(x[: max_nodes - seen])
-        elif isinstance(x, dict):
-            stack.extend(list(x.values())[: max_nodes - seen])
-    return float(biggest)
-
-
-def batch_cost(inputs: Sequence[Any], cost: Callable[[Any], float] | None) -> float:
-    """The estimated cost of a batch: the sum of ``cost(raw)`` (else :func:`size_of`); an
-    input the estimate cannot read counts as 1 (its parser will report it)."""
-    estimate = cost or size_of
-    total = 0.0
-    for raw in inputs:
-        try:
-            total += max(float(estimate(raw)), 0.0)
-        except Exception:  # noqa: BLE001 - a malformed input is the parser's to report
-            total += 1.0
-    return total
+INLINE_MAX = 256  # most inputs of a request prepared on the event loop (cost estimate)
 
 
 @dataclass(frozen=True)
@@ -135,9 +67,10 @@ class Prediction:
 
 def builtin_kinds() -> dict[str, ModelKind]:
     from hub.runtime.keras_kind import KERAS_KIND
+    from hub.runtime.lightgbm_kind import LIGHTGBM_KIND
     from hub.runtime.simulator_kind import SIMULATOR_KIND
 
-    return {k.name: k for k in (KERAS_KIND, SIMULATOR_KIND)}
+    return {k.name: k for k in (KERAS_KIND, LIGHTGBM_KIND, SIMULATOR_KIND)}
 
 
 @functools.lru_cache(maxsize=256)
@@ -146,6 +79,15 @@ def _takes_budget(cls: type) -> bool:
         return "budget" in inspect.signature(cls.predict).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _call(
+    predictor: Predictor, inputs: Sequence[Any], checked: Mapping[str, Any], budget: Budget
+) -> list[dict[str, Any]]:
+    """``predictor.predict`` on ``inputs`` (with ``budget`` if it takes one)."""
+    if _takes_budget(type(predictor)):
+        return predictor.predict(list(inputs), checked, budget=budget)  # type: ignore[call-arg]
+    return predictor.predict(list(inputs), checked)
 
 
 class Runtime:
@@ -168,6 +110,16 @@ class Runtime:
         self._guard = threading.Lock()
         self._resolved: dict[str, tuple[float, Version]] = {}
         self._limiters: dict[tuple[int, str], Any] = {}
+        s = self.settings
+        self.cache: PredictionCache | None = make_cache(
+            s.prediction_cache,
+            redis_url=s.redis_url,
+            prefix=s.redis_prefix,
+            max_entries=s.cache_entries,
+            ttl_s=s.cache_ttl_s,
+        )
+        self._tokens: dict[tuple[str, int, Any], bytes] = {}
+        self._batchers: dict[int, MicroBatcher] = {}
 
     def resolve(self, ref: str) -> Version:
         """The version ``ref`` points at, remembered for ``RESOLVE_TTL_S`` seconds: a
@@ -266,11 +218,36 @@ class Runtime:
         budget: Budget,
     ) -> Prediction:
         checked = self.check_params(version, params)
-        if _takes_budget(type(predictor)):
-            outputs = predictor.predict(list(inputs), checked, budget=budget)  # type: ignore[call-arg]
+        run = self._cached_run(version, checked)
+        if run is None:
+            outputs = _call(predictor, inputs, checked, budget)
         else:
-            outputs = predictor.predict(list(inputs), checked)
+            slots, todo, where = run.lookup(inputs)
+            done = _call(predictor, [inputs[i] for i in todo], checked, budget) if todo else []
+            outputs = run.fill(slots, todo, where, done)
         return Prediction(version.model, version.version, outputs)
+
+    # -- cache ----------------------------------------------------------------------------
+    def _cached_run(self, version: Version, checked: Mapping[str, Any]) -> CachedRun | None:
+        """The cache's view of one batch of ``version`` with ``checked`` parameters (None:
+        no cache, or not for this kind: ``HUB_CACHE_KINDS``)."""
+        if self.cache is None or not self.settings.for_kind("cache_kinds", version.kind):
+            return None
+        return CachedRun(self.cache, self.token(version), params_token(checked))
+
+    def token(self, version: Version) -> bytes:
+        """:func:`~hub.runtime.cache.version_token` of ``version``, remembered."""
+        key = (version.model, version.version, version.created_at)
+        token = self._tokens.get(key)
+        if token is None:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            token = self._tokens[key] = version_token(version)
+        return token
+
+    def cache_health(self) -> str:
+        """``ok``, ``off``, or why the configured prediction cache cannot be used."""
+        return "off" if self.cache is None else f"{self.cache.name}: {self.cache.health()}"
 
     # -- predictions ----------------------------------------------------------------------
     def predict(
@@ -297,12 +274,98 @@ class Runtime:
     ) -> Prediction:
         """:meth:`predict` for an event loop: the work runs in a thread, at most
         ``kind_threads`` per model kind; ``disconnected()`` is polled while it runs (or
-        waits its turn) and cancels the remaining items when it answers true."""
+        waits its turn) and cancels the remaining items when it answers true. A small
+        request of a warm version is prepared on the event loop, answered there from the
+        in-process cache, and its misses micro-batched with concurrent requests."""
         import anyio.to_thread
 
         self._check_batch(inputs)
-        # resolving, loading and estimating the cost may take a while: not on the event loop
-        version, predictor = await anyio.to_thread.run_sync(self._prepare, ref, inputs)
+        ready = self._warm(ref, inputs)
+        if ready is None:
+            # resolving, loading and estimating the cost may take a while: not on the loop
+            ready = await anyio.to_thread.run_sync(self._prepare, ref, inputs)
+        version, predictor = ready
+        checked = self.check_params(version, params)
+        run = self._cached_run(version, checked)
+        if run is not None and isinstance(self.cache, MemoryCache) and len(inputs) <= INLINE_MAX:
+            slots, todo, where = run.lookup(inputs)
+            if todo:
+                missing = [inputs[i] for i in todo]
+                done = await self._compute(version, predictor, missing, checked, disconnected)
+                slots = run.fill(slots, todo, where, done)
+            return Prediction(version.model, version.version, slots)
+        outputs = await self._compute(
+            version, predictor, inputs, checked, disconnected, cache=run is not None
+        )
+        return Prediction(version.model, version.version, outputs)
+
+    def _warm(self, ref: str, inputs: Sequence[Any]) -> tuple[Version, Predictor] | None:
+        """The version and loaded predictor of ``ref`` when both are at hand (no query, no
+        load) and the batch is small, its cost checked; else None."""
+        hit = self._resolved.get(ref)
+        if hit is None or hit[0] <= time.monotonic() or len(inputs) > INLINE_MAX:
+            return None
+        version = hit[1]
+        predictor = self._loaded.get((version.model, version.version))
+        if predictor is None:
+            return None
+        self.check_cost(version, predictor, inputs)
+        return version, predictor
+
+    def _outputs(
+        self,
+        version: Version,
+        predictor: Predictor,
+        inputs: Sequence[Any],
+        checked: Mapping[str, Any],
+        budget: Budget,
+        cache: bool,
+    ) -> list[dict[str, Any]]:
+        """The outputs of ``inputs`` (checked parameters), through the cache if ``cache``."""
+        run = self._cached_run(version, checked) if cache else None
+        if run is None:
+            return _call(predictor, inputs, checked, budget)
+        slots, todo, where = run.lookup(inputs)
+        done = _call(predictor, [inputs[i] for i in todo], checked, budget) if todo else []
+        return run.fill(slots, todo, where, done)
+
+    async def _compute(
+        self,
+        version: Version,
+        predictor: Predictor,
+        inputs: Sequence[Any],
+        checked: Mapping[str, Any],
+        disconnected: Callable[[], Awaitable[bool]] | None,
+        *,
+        cache: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Run ``inputs`` in a worker thread: a small batch through the micro-batcher (with
+        concurrent requests of the same version and parameters), a large one on its own,
+        watching ``disconnected``."""
+
+        def work(batch: Sequence[Any], budget: Budget) -> list[dict[str, Any]]:
+            return self._outputs(version, predictor, batch, checked, budget, cache)
+
+        s = self.settings
+        if s.microbatch_ms > 0 and len(inputs) <= s.microbatch_max:
+            key = (self.token(version), params_token(checked), cache)
+            return await self._batcher().run(
+                key, inputs, lambda batch: self._in_thread(version, work, batch, None)
+            )
+        return await self._in_thread(version, work, inputs, disconnected)
+
+    async def _in_thread(
+        self,
+        version: Version,
+        work: Callable[[Sequence[Any], Budget], list[dict[str, Any]]],
+        inputs: Sequence[Any],
+        disconnected: Callable[[], Awaitable[bool]] | None,
+    ) -> list[dict[str, Any]]:
+        """``work(inputs, budget)`` in a thread of the kind's limiter, under a fresh budget
+        cancelled when ``disconnected()`` answers true."""
+        import anyio
+        import anyio.to_thread
+
         budget = self.budget(version.kind)
         done = anyio.Event()
 
@@ -317,20 +380,14 @@ class Runtime:
             except Exception:  # noqa: BLE001 - a failing probe must not fail the prediction
                 return
 
-        result: Prediction | None = None
+        result: list[dict[str, Any]] | None = None
         error: Exception | None = None
         async with anyio.create_task_group() as tg:
             if disconnected is not None:
                 tg.start_soon(watch)
             try:
                 result = await anyio.to_thread.run_sync(
-                    self._run,
-                    version,
-                    predictor,
-                    inputs,
-                    params,
-                    budget,
-                    limiter=self._limiter(version.kind),
+                    work, inputs, budget, limiter=self._limiter(version.kind)
                 )
             except Exception as exc:  # noqa: BLE001 - re-raised below, not as an ExceptionGroup
                 error = exc
@@ -340,6 +397,17 @@ class Runtime:
             raise error
         assert result is not None
         return result
+
+    def _batcher(self) -> MicroBatcher:
+        """The micro-batcher of the running event loop."""
+        key = id(asyncio.get_running_loop())
+        batcher = self._batchers.get(key)
+        if batcher is None:
+            if len(self._batchers) > 64:  # batchers of event loops long gone (tests)
+                self._batchers.clear()
+            s = self.settings
+            batcher = self._batchers[key] = MicroBatcher(s.microbatch_ms / 1000, s.microbatch_max)
+        return batcher
 
     def _limiter(self, kind: str) -> Any:
         """The capacity limiter of model kind ``kind`` on the running event loop."""

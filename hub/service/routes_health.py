@@ -1,4 +1,6 @@
-"""``/health``: liveness (the process answers) and readiness (catalog reachable, plugins in)."""
+"""``/health``: liveness (the process answers) and readiness (catalog reachable, plugins in,
+the prediction cache usable: a configured Redis that does not answer makes the hub not ready,
+though its predictions stay right, computed instead of cached)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ def ready(runtime: RuntimeDep, gate: GateDep, caller: Public) -> JSONResponse:
         status = 200
     except HubError as exc:
         checks["catalog"] = exc.message
+        status = 503
+    cache = runtime.cache_health()
+    checks["prediction_cache"] = cache
+    if not (cache == "off" or cache.endswith(": ok")):
         status = 503
     return JSONResponse(
         {"status": "ok" if status == 200 else "unavailable", **checks}, status_code=status
