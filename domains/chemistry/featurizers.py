@@ -129,6 +129,7 @@ class RDKitFeaturizer:
         )
         self._allowed = frozenset(elements) if elements else None
         self.width = n_bits + len(self.names)
+        self.parallel_threshold = PARALLEL_THRESHOLD  # batches from this size use the pool
 
     def __call__(self, mol: Molecule) -> np.ndarray:
         if self._allowed is not None:
