@@ -51,6 +51,7 @@ METALS = frozenset(
 SPECTATOR_METALS = frozenset("Li Na K Rb Cs Mg Ca".split())
 # A carbon bound to one of these makes an organometallic reagent, a reactant.
 ORGANOMETALLIC = Chem.MolFromSmarts("[#6]-[Li,Mg,Zn,Sn]")
+CARBANION = Chem.MolFromSmarts("[#6-]")  # [CH3-] beside Li+: a reactant of one atom
 MAX_EXHAUSTIVE = 8  # an exhaustive template is applied at most this many times in a row
 MAX_COMPONENTS = 20
 DEFAULT_TOP_K = 5
@@ -271,7 +272,8 @@ class TemplateLibrary:
         usable = [
             s
             for s in dict.fromkeys(rs.reactants)
-            if not _is_catalyst(self._mol(s)) and self._mol(s).GetNumHeavyAtoms() > 1
+            if not _is_catalyst(self._mol(s))
+            and (self._mol(s).GetNumHeavyAtoms() > 1 or self._mol(s).HasSubstructMatch(CARBANION))
         ]
         best: dict[str, tuple[float, Template, list[str], tuple[str, ...]]] = {}
         for k, c in enumerate(self.templates):

@@ -12,9 +12,12 @@ proposed. The evaluation reactions of these classes (``data/common_reactions.csv
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domains.chemistry.templates import (
     ALCOHOL,
     ALDEHYDE_OR_KETONE_C,
+    ALKYL_HALIDE_C,
     AMINE,
     HYDROGENATION,
     LEAVING,
@@ -22,8 +25,6 @@ from domains.chemistry.templates import (
     _map,
 )
 
-# An alkyl carbon bearing one halogen (not CH2Cl2, CHCl3, not an acyl or alpha-hetero carbon).
-ALKYL_HALIDE_C = "[CX4;H1,H2,H3;!$(C([Cl,Br,I])[F,Cl,Br,I]);!$(C-[O,N,S])]"
 CARBONYL = _map(ALDEHYDE_OR_KETONE_C, 2)
 PD = {"pd_or_ni": 3.0, "base": 0.3}
 
@@ -50,6 +51,8 @@ def _nitrogen_and_sulfur() -> list[Template]:
     out = [
         _t("n_alkylation", "N-alkylation", f"{_map(AMINE, 1)}.{_map(ALKYL_HALIDE_C, 2)}-[Cl,Br,I]"
            ">>[N:1]-[C:2]", 1.5, context={"base": 1.0}),
+        _t("n_alkylation", "N-alkylation", f"{_map(AMINE, 1)}.[CX4;H2,H3:2]-O-S(=O)(=O)-[#6]"
+           ">>[N:1]-[C:2]", 1.0, context={"base": 1.0}),
         _t("n_alkylation", "N-alkylation", f"[nX3;H1:1].{_map(ALKYL_HALIDE_C, 2)}-[Cl,Br,I]"
            ">>[n:1]-[C:2]", 0.5, context={"base": 1.0, "strong_base": 1.5},
            needs=("base", "strong_base"), required=True),
@@ -59,6 +62,8 @@ def _nitrogen_and_sulfur() -> list[Template]:
            ">>[S:1](=[O:5])(=[O:6])-[O:3]", 1.0, context={"base": 0.5}),
         _t("urea_formation", "urea formation", f"{isocyanate}.{_map(AMINE, 4)}"
            ">>[N:1]-[C:2](=[O:3])-[N:4]", 2.0),
+        _t("urea_formation", "urea formation", f"[NX3;H0:1]-[CX3:2](=[OX1:3])-Cl."
+           f"{_map(AMINE, 4)}>>[N:1]-[C:2](=[O:3])-[N:4]", 1.5, context={"base": 0.5}),
         _t("carbamate_formation", "carbamate formation", f"{isocyanate}.{_map(ALCOHOL, 4)}"
            ">>[N:1]-[C:2](=[O:3])-[O:4]", 1.0, context={"base": 0.3}),
     ]  # fmt: skip
@@ -129,6 +134,7 @@ def _carbon_carbon() -> list[Template]:
     diene = "[C:1]=[C:2]-[C:3]=[C:4]"
     out = _with_leaving("sonogashira", "Sonogashira coupling", "[CH1:2]#[C:3]",
                         "[*:1]-[C:2]#[C:3]", aryl="[c,$([CX3]=C):1]")  # fmt: skip
+    out = [replace(t, context={**t.context, "copper": 0.5}) for t in out]
     out += _with_leaving("heck", "Heck reaction", "[CH2:2]=[CH1:3]-[#6:4]",
                          "[c:1]/[CH1:2]=[CH1:3]/[*:4]")  # fmt: skip
     out += _with_leaving("negishi", "Negishi coupling", "[#6:2]-[Zn]", "[c:1]-[*:2]")
@@ -159,6 +165,11 @@ def _carbon_carbon() -> list[Template]:
            ">>[*:1]-[C:3](=[O:2])-[O:4]", 1.5),
         _t("organolithium_addition", "organolithium addition", f"[#6:1]-[Li].{CARBONYL}=[O:3]"
            ">>[*:1]-[C:2]-[O:3]", 1.0),
+        # the same written as ions (a carbanion beside Li+ or MgBr+), a ylide as P+-C-
+        _t("organolithium_addition", "organolithium addition",
+           f"[#6;-1;!$([#6]-[P+]);!$([#6]#N):1].{CARBONYL}=[O:3]>>[*+0:1]-[C:2]-[O:3]", 1.0),
+        _t("wittig", "Wittig olefination", f"{CARBONYL}=O.[#6;-1:1]-[P+;$(P(-c)(-c)-c)]"
+           ">>[C:2]=[C+0:1]", 2.0),
         _t("diels_alder", "Diels-Alder cycloaddition", f"{diene}.[C:5]=[C;{ewg}:6]"
            ">>[C:1]1-[C:2]=[C:3]-[C:4]-[C:6]-[C:5]-1", 1.0),
         _t("diels_alder", "Diels-Alder cycloaddition", f"{diene}.[C:5]#[C;{ewg}:6]"

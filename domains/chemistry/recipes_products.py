@@ -191,7 +191,7 @@ REACTION_PRODUCT = Recipe(
         description=(
             "Given reactants (and optionally reagents and catalysts), returns ranked candidate "
             "products as SMILES, each with a score and the name of the rule that made it. "
-            "Applies a library of RDKit reaction templates for 36 rules: amide coupling, "
+            "Applies a library of RDKit reaction templates for 35 rules: amide coupling, "
             "esterification, Suzuki-Miyaura, Buchwald-Hartwig, Sonogashira, Heck, Negishi and "
             "Stille couplings, SNAr, reductive amination, N-alkylation, sulfonylation, urea and "
             "carbamate formation, Boc/Cbz/Fmoc protection and removal, ester hydrolysis, "

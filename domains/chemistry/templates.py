@@ -33,6 +33,8 @@ ACTIVATED_C = (
 BORON = "[B;$(B(-[OX2])-[OX2]),$([B-](F)(F)F)]"
 ALDEHYDE_OR_KETONE_C = "[CX3;$([CH1](=O)-[#6]),$([CH2]=O),$(C(=O)(-[#6])-[#6]);!$(C(=O)-[O,N,S])]"
 ALKYL_C = "[CX4;H1,H2,H3;!$(C(F)(F)F);!$(C-[O,N])]"
+# An alkyl carbon bearing one halogen (not CH2Cl2 or CHCl3, not an alpha-hetero carbon).
+ALKYL_HALIDE_C = "[CX4;H1,H2,H3;!$(C([Cl,Br,I])[F,Cl,Br,I]);!$(C-[O,N,S])]"
 LEAVING = {
     "I": ("I", 0.6),
     "Br": ("Br", 0.4),
@@ -85,6 +87,7 @@ CONDITIONS = (
             "C(=NC1CCCCC1)=NC1CCCCC1",  # DCC
             "CC(C)N=C=NC(C)C",  # DIC
             "CCN=C=NCCCN(C)C",  # EDC
+            "CCN=C=NCCC[NH+](C)C",  # EDC hydrochloride
             "O=C(n1ccnc1)n1ccnc1",  # CDI
             "CCCP1(=O)OP(=O)(CCC)OP(=O)(CCC)O1",  # T3P
             "On1nnc2ccccc21",  # HOBt
@@ -277,7 +280,7 @@ def default_templates() -> list[Template]:
         Template(
             "williamson_ether",
             "Williamson ether synthesis",
-            f"{_map(ALCOHOL, 1)}.{_map(ALKYL_C, 2)}-[Cl,Br,I]>>[O:1]-[C:2]",
+            f"{_map(ALCOHOL, 1)}.{_map(ALKYL_HALIDE_C, 2)}-[Cl,Br,I]>>[O:1]-[C:2]",
             prior=0.3,
             context={"base": 2.0},
             needs=("base", "strong_base"),

@@ -144,3 +144,27 @@ def test_needs_alternatives() -> None:
     assert not needs_met(("hydrogen+hydrogenation_metal",), {"hydrogen"})
     assert needs_met(("hydrogen+hydrogenation_metal",), {"hydrogen", "hydrogenation_metal"})
     assert not needs_met(("a",), set())
+
+
+def test_reagents_given_as_reactants(library: TemplateLibrary) -> None:
+    # every literature example still comes out first with its reagents among the reactants
+    # (solvents, bases and catalysts then could react: they must not win)
+    for row in COMMON[::4]:
+        raw = ".".join(p for p in (row["reactants"], row["reagents"]) if p) + ">>"
+        assert ranked(library, raw)[0][0] == Chem.CanonSmiles(row["product"]), raw
+    # dichloromethane is no alkylating agent, even with an alcohol and a base
+    assert ranked(library, "OCc1ccccc1.ClCCl.[Na+].[H-]>>") == []
+
+
+def test_other_ways_of_writing_reagents(library: TemplateLibrary) -> None:
+    # ionic organometallics, a ylide as P+-C-, covalent hydroxide, EDC hydrochloride
+    assert ranked(library, "O=Cc1ccccc1.[Li+].[CH3-]>>")[0][0] == "CC(O)c1ccccc1"
+    ylide = "[CH2-][P+](c1ccccc1)(c1ccccc1)c1ccccc1"
+    assert ranked(library, f"O=C1CCCCC1.{ylide}>>")[0][0] == "C=C1CCCCC1"
+    assert ranked(library, "COC(=O)c1ccccc1>O[Na].O>")[0][0] == "O=C(O)c1ccccc1"
+    edc = "CCN=C=NCCC[NH+](C)C.[Cl-]"
+    assert ranked(library, f"OC(=O)c1ccccc1.NCc1ccccc1>{edc}>")[0][1] == "amide_coupling"
+    # an alkyl mesylate alkylates an amine; a carbamoyl chloride makes a urea
+    top = ranked(library, "C1CCNCC1.CS(=O)(=O)OCCc1ccccc1>[K+].[K+].[O-]C([O-])=O>")
+    assert top[0] == ("c1ccc(CCN2CCCCC2)cc1", "n_alkylation")
+    assert ranked(library, "CN(C)C(=O)Cl.Nc1ccccc1>CCN(CC)CC>")[0][0] == "CN(C)C(=O)Nc1ccccc1"
