@@ -34,7 +34,7 @@ from hub.errors import InvalidRequest, PluginError
 from hub.params import Params
 from hub.plugins import LoadContext, ModelKind
 from hub.runtime.core import Budget, each_item
-from hub.runtime.items import parse_item, to_json_number
+from hub.runtime.items import error_item, parse_item, to_json_number
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FORWARD_ROWS = 64  # rows of every compiled call (a batch is padded to a multiple of this)
@@ -134,6 +134,9 @@ class KerasPredictor:
         """Parse and featurize each input (stopping when ``budget`` runs out), then run the
         featurized ones through the model in one call."""
         explain = self._check_params(params)
+        many = getattr(self.featurize, "parse_and_featurize", None)
+        if many is not None and not explain and all(isinstance(x, str) for x in inputs):
+            return self._predict_strings(inputs, many, budget)
         rows: list[np.ndarray] = []
         where: list[int] = []
         describe = self.input_type.describe
@@ -151,6 +154,49 @@ class KerasPredictor:
             return extra
 
         slots = each_item(inputs, featurize, budget)
+        if rows:
+            y = run_rows(self.forward, np.stack(rows).astype(np.float32, copy=False))
+            for j, i in enumerate(where):
+                slots[i] = self._assemble(y[j]) | slots[i]
+        return slots
+
+    def _predict_strings(
+        self, inputs: Sequence[str], many: Any, budget: Budget | None
+    ) -> list[dict[str, Any]]:
+        """Text inputs through the featurizer's own batch door, ``parse_and_featurize(strings)
+        -> [(parsed, row) | exception]`` (which parses with this input type's parser, and may
+        use every core for a large batch), after the hub's per-item limits; then the model in
+        one call. The same outputs as item by item."""
+        slots: list[Any] = [None] * len(inputs)
+        todo: list[int] = []
+        for i, raw in enumerate(inputs):
+            try:
+                parse_item(str, raw, self.max_chars)  # length and Unicode, before any parser
+                todo.append(i)
+            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
+                slots[i] = error_item(exc)
+        if budget is not None and budget.expired():
+            late = {"error": budget.error().to_dict()}
+            return [s if s is not None else dict(late) for s in slots]
+        results = many([inputs[i] for i in todo]) if todo else []
+        describe = self.input_type.describe
+        rows: list[np.ndarray] = []
+        where: list[int] = []
+        for i, result in zip(todo, results, strict=True):
+            if isinstance(result, BaseException):
+                slots[i] = error_item(result)
+                continue
+            obj, row = result
+            try:
+                extra = describe(obj) if describe is not None else {}
+                for annotate in self.annotators:
+                    extra |= annotate(obj)
+            except Exception as exc:  # noqa: BLE001 - each item reports its own failure
+                slots[i] = error_item(exc)
+                continue
+            slots[i] = extra
+            rows.append(row)
+            where.append(i)
         if rows:
             y = run_rows(self.forward, np.stack(rows).astype(np.float32, copy=False))
             for j, i in enumerate(where):
