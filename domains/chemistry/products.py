@@ -262,6 +262,23 @@ class TemplateLibrary:
                 if done == out:
                     break
                 out = done
+        if compiled.t.then and len(combo) == 2:
+            # the product reacts again with the same first reactant (a Grignard reagent's
+            # second addition to the ketone made from an ester)
+            follow = [
+                c for c in self.templates if c.t.name == compiled.t.then and c is not compiled
+            ]
+            mols = [(Chem.MolFromSmiles(smi), smi) for smi in out]
+            out = list(
+                dict.fromkeys(
+                    p
+                    for mol, smi in mols
+                    for p in (
+                        [q for c in follow for q in _products(c.rxn, (self._mol(combo[0]), mol))]
+                        or [smi]
+                    )
+                )
+            )
         self._products[key] = out
         return out
 

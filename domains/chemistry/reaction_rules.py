@@ -27,6 +27,7 @@ from domains.chemistry.templates import (
 
 CARBONYL = _map(ALDEHYDE_OR_KETONE_C, 2)
 PD = {"pd_or_ni": 3.0, "base": 0.3}
+ESTER_C = "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):2]"
 
 
 def _t(name: str, cls: str, smarts: str, prior: float = 0.0, **kw: object) -> Template:
@@ -111,6 +112,14 @@ def _redox() -> list[Template]:
            "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):1](=[O:2])-[OX2]-[CX4]>>[C:1]-[O:2]", 1.0,
            context={"aluminium_hydride": 2.0}, needs=("aluminium_hydride",), required=True,
            exhaustive=True),
+        _t("carbonyl_reduction", "carbonyl reduction",
+           "[CX3;$(C(=O)(-[#6,#1])-[NX3]);!$(C(=O)-N-C=O):1](=O)-[NX3:2]>>[C:1]-[N:2]", 1.0,
+           context={"aluminium_hydride": 2.0}, needs=("aluminium_hydride",), required=True,
+           exhaustive=True),
+        _t("carbonyl_reduction", "carbonyl reduction",
+           "[CX3;$(C(=O)(-[#6])-[OX2H1]):1](=[O:2])-[OX2H1]>>[C:1]-[O:2]", 1.0,
+           context={"aluminium_hydride": 2.0}, needs=("aluminium_hydride",), required=True,
+           exhaustive=True),
         _t("alkene_hydrogenation", "alkene hydrogenation", "[CX3:1]=[CX3:2]>>[C:1]-[C:2]",
            1.0, context={"hydrogen": 1.5}, needs=(HYDROGENATION,), required=True,
            exhaustive=True),
@@ -165,6 +174,13 @@ def _carbon_carbon() -> list[Template]:
            ">>[*:1]-[C:3](=[O:2])-[O:4]", 1.5),
         _t("organolithium_addition", "organolithium addition", f"[#6:1]-[Li].{CARBONYL}=[O:3]"
            ">>[*:1]-[C:2]-[O:3]", 1.0),
+        # an ester takes two equivalents (through the ketone); a nitrile gives the ketone
+        _t("grignard_addition", "Grignard addition", f"[#6:1]-[Mg].{ESTER_C}(=[O:3])-O-[CX4]"
+           ">>[*:1]-[C:2]=[O:3]", 1.0, then="grignard_addition"),
+        _t("organolithium_addition", "organolithium addition", f"[#6:1]-[Li].{ESTER_C}(=[O:3])"
+           "-O-[CX4]>>[*:1]-[C:2]=[O:3]", 0.5, then="organolithium_addition"),
+        _t("grignard_addition", "Grignard addition", "[#6:1]-[Mg].[CX2;$(C-[#6]):2]#[NX1]"
+           ">>[*:1]-[C:2]=O", 1.0),
         # the same written as ions (a carbanion beside Li+ or MgBr+), a ylide as P+-C-
         _t("organolithium_addition", "organolithium addition",
            f"[#6;-1;!$([#6]-[P+]);!$([#6]#N):1].{CARBONYL}=[O:3]>>[*+0:1]-[C:2]-[O:3]", 1.0),
@@ -172,6 +188,8 @@ def _carbon_carbon() -> list[Template]:
            ">>[C:2]=[C+0:1]", 2.0),
         _t("diels_alder", "Diels-Alder cycloaddition", f"{diene}.[C:5]=[C;{ewg}:6]"
            ">>[C:1]1-[C:2]=[C:3]-[C:4]-[C:6]-[C:5]-1", 1.0),
+        _t("diels_alder", "Diels-Alder cycloaddition", f"[c:1]1:[c:2]:[c:3]:[c:4]:[o:7]:1."
+           f"[C:5]=[C;{ewg}:6]>>[C:1]12-[C:2]=[C:3]-[C:4](-[O:7]-1)-[C:6]-[C:5]-2", 1.0),
         _t("diels_alder", "Diels-Alder cycloaddition", f"{diene}.[C:5]#[C;{ewg}:6]"
            ">>[C:1]1-[C:2]=[C:3]-[C:4]-[C:6]=[C:5]-1", 1.0),
         # regiochemistry: 'para' from a 2-substituted diene, 'ortho' from a 1-substituted one

@@ -66,6 +66,7 @@ class Template:
     missing: float = 0.0
     required: bool = False  # never applied without one of ``needs``
     exhaustive: bool = False  # a one-reactant template applied until nothing matches
+    then: str = ""  # a two-reactant template's product reacts again by this rule's templates
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -168,3 +168,15 @@ def test_other_ways_of_writing_reagents(library: TemplateLibrary) -> None:
     top = ranked(library, "C1CCNCC1.CS(=O)(=O)OCCc1ccccc1>[K+].[K+].[O-]C([O-])=O>")
     assert top[0] == ("c1ccc(CCN2CCCCC2)cc1", "n_alkylation")
     assert ranked(library, "CN(C)C(=O)Cl.Nc1ccccc1>CCN(CC)CC>")[0][0] == "CN(C)C(=O)Nc1ccccc1"
+
+
+def test_second_addition_and_lialh4_reductions(library: TemplateLibrary) -> None:
+    # an ester takes two equivalents of Grignard reagent; a nitrile stops at the ketone
+    assert ranked(library, "CCOC(=O)C.C[Mg]Br>C1CCOC1>")[0][0] == "CC(C)(C)O"
+    assert ranked(library, "N#Cc1ccccc1.C[Mg]Br>C1CCOC1>")[0][0] == "CC(=O)c1ccccc1"
+    # LiAlH4: amide to amine, acid to alcohol; NaBH4 touches neither
+    assert ranked(library, "O=C(NCc1ccccc1)c1ccccc1>[Li+].[AlH4-]>")[0][0] == (
+        "c1ccc(CNCc2ccccc2)cc1"
+    )
+    assert ranked(library, "OC(=O)CCc1ccccc1>[Li+].[AlH4-]>")[0][0] == "OCCCc1ccccc1"
+    assert ranked(library, "O=C(NCc1ccccc1)c1ccccc1.OC(=O)CCc1ccccc1>[Na+].[BH4-]>") == []
