@@ -52,7 +52,7 @@ SPECTATOR_METALS = frozenset("Li Na K Rb Cs Mg Ca".split())
 # A carbon bound to one of these makes an organometallic reagent, a reactant.
 ORGANOMETALLIC = Chem.MolFromSmarts("[#6]-[Li,Mg,Zn,Sn]")
 CARBANION = Chem.MolFromSmarts("[#6-]")  # [CH3-] beside Li+: a reactant of one atom
-MAX_EXHAUSTIVE = 8  # an exhaustive template is applied at most this many times in a row
+MAX_EXHAUSTIVE = 32  # an exhaustive template is applied at most this many times in a row
 MAX_COMPONENTS = 20
 DEFAULT_TOP_K = 5
 
@@ -182,10 +182,13 @@ def needs_met(needs: Sequence[str], present: set[str]) -> bool:
     return any(all(part in present for part in need.split("+")) for need in needs)
 
 
-def _products(rxn: rdChemReactions.ChemicalReaction, mols: tuple[Chem.Mol, ...]) -> list[str]:
-    """The distinct sanitised main products of one application of ``rxn``."""
+def _products(
+    rxn: rdChemReactions.ChemicalReaction, mols: tuple[Chem.Mol, ...], limit: int = 1000
+) -> list[str]:
+    """The distinct sanitised main products of one application of ``rxn`` (at most ``limit``
+    matches tried)."""
     out: list[str] = []
-    for prods in rxn.RunReactants(mols):
+    for prods in rxn.RunReactants(mols, limit):
         mol = prods[0]
         try:
             Chem.SanitizeMol(mol)
@@ -251,17 +254,15 @@ class TemplateLibrary:
             return done
         compiled = self.templates[k]
         out = _products(compiled.rxn, tuple(self._mol(s) for s in combo))
-        if compiled.t.exhaustive and len(combo) == 1:
-            # every site: apply again to each product until none changes (a bounded loop)
+        if compiled.t.exhaustive and len(combo) == 1 and out:
+            # every site: apply again to one product until nothing matches (one path, not
+            # every order: n sites cost n applications, not 2**n intermediates)
             for _ in range(MAX_EXHAUSTIVE):
-                done = []
-                for smi in out:
-                    again = _products(compiled.rxn, (Chem.MolFromSmiles(smi),))
-                    done.extend(again or [smi])
-                done = list(dict.fromkeys(done))
-                if done == out:
+                again = _products(compiled.rxn, (Chem.MolFromSmiles(out[0]),), 4)
+                if not again:
                     break
-                out = done
+                out = again[:1]
+            out = out[:1]
         if compiled.t.then and len(combo) == 2:
             # the product reacts again with the same first reactant (a Grignard reagent's
             # second addition to the ketone made from an ester)

@@ -143,7 +143,8 @@ CONDITIONS = (
     ),
     # strong bases by substructure: alkyllithiums, lithium amides, silylamides
     Condition("strong_base", ("[Li]-[#6]", "[Li]-[#7]", "[N-]([Si])[Si]", "[#6-]"), exact=False),
-    Condition("hydrogen", ("[#1]-[#1]", "[#1;H1]")),  # [H][H], [HH]
+    # H2 ([H][H], [HH]) or a transfer-hydrogenation donor (formate, hydrazine) on a metal
+    Condition("hydrogen", ("[#1]-[#1]", "[#1;H1]", "[O-]C=O", "NN")),
     Condition("hydrogenation_metal", ("[Pd]", "[Pt]", "[Ni]", "[Rh]", "[Ru]"), exact=False),
     Condition("reducing_metal", ("[Fe]", "[Zn]", "[Sn]", "Cl[Sn]Cl", "[In]")),
     Condition("dithionite", ("O=S([O-])S(=O)[O-]",)),
