@@ -190,7 +190,9 @@ def _stop_engine() -> None:
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="HTTP worker processes (default: one per core)")
+    ] = None,
     job_workers: Annotated[int, typer.Option(help="job worker processes")] = 1,
     build: Annotated[
         bool,
@@ -226,7 +228,9 @@ def serve(
     import uvicorn
 
     from hub.jobs import JobSupervisor
+    from hub.service.nodelay import PROTOCOL
 
+    workers = workers or _cores()
     os.environ.setdefault("HUB_HOME", str(Path.cwd()))
     os.environ.setdefault("HUB_SERVE_HOST", host)  # an allowed Host name (HUB_ALLOWED_HOSTS)
     settings = load_settings()
@@ -261,14 +265,21 @@ def serve(
             supervisor = JobSupervisor(settings, job_workers).start()
         if dask:
             _start_engine(settings, workers)
-        uvicorn.run(
+        config = uvicorn.Config(
             "hub.service.app:create_app",
             factory=True,
             host=host,
             port=port,
             workers=workers,
             log_level="info",
+            # uvloop + httptools with TCP_NODELAY (docs/performance.md)
+            loop="uvloop",
+            http=PROTOCOL,
+            # a worker importing TensorFlow on a busy machine may not answer the supervisor's
+            # ping for a while: do not kill and restart it for that
+            timeout_worker_healthcheck=120,
         )
+        stopped_by = _run_http(config)
     except _Stop as exc:
         stopped_by = exc.signum
     except KeyboardInterrupt:
@@ -293,6 +304,39 @@ def serve(
             except subprocess.TimeoutExpired:
                 builder.kill()
     _exit_like(stopped_by)
+
+
+def _run_http(config: Any) -> int | None:
+    """Serve ``config`` with uvicorn: one process, or a supervisor of ``config.workers``
+    processes sharing the socket; returns the signal that stopped the supervisor (uvicorn's
+    single server raises it again itself, caught by ``serve``)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    server = uvicorn.Server(config)
+    if config.workers <= 1:
+        server.run()
+        return None
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn's handlers queue it; note it too
+        queue = signal.getsignal(sig)
+
+        def note(signum: int, frame: Any, queue: Any = queue) -> None:
+            received.append(signum)
+            queue(signum, frame)
+
+        signal.signal(sig, note)
+    supervisor.run()
+    return received[0] if received else None
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _dask_worker(scheduler: str, n: int, name: str | None) -> None:
