@@ -54,6 +54,9 @@ def _nitrogen_and_sulfur() -> list[Template]:
            ">>[N:1]-[C:2]", 1.5, context={"base": 1.0}),
         _t("n_alkylation", "N-alkylation", f"{_map(AMINE, 1)}.[CX4;H2,H3:2]-O-S(=O)(=O)-[#6]"
            ">>[N:1]-[C:2]", 1.0, context={"base": 1.0}),
+        _t("n_alkylation", "N-alkylation", "[NX3;H1,H2;$(N(C=O)C=O),$(N-S(=O)=O):1]."
+           f"{_map(ALKYL_HALIDE_C, 2)}-[Cl,Br,I]>>[N:1]-[C:2]", 0.5, context={"base": 1.0,
+           "strong_base": 1.5}, needs=("base", "strong_base"), required=True),
         _t("n_alkylation", "N-alkylation", f"[nX3;H1:1].{_map(ALKYL_HALIDE_C, 2)}-[Cl,Br,I]"
            ">>[n:1]-[C:2]", 0.5, context={"base": 1.0, "strong_base": 1.5},
            needs=("base", "strong_base"), required=True),
@@ -106,8 +109,15 @@ def _redox() -> list[Template]:
            context={"hydrogen": 1.0, "reducing_metal": 1.0}, needs=nitro_needs, required=True,
            exhaustive=True),
         _t("carbonyl_reduction", "carbonyl reduction", f"{_map(ALDEHYDE_OR_KETONE_C, 1)}=[O:2]"
-           ">>[C:1]-[O:2]", 1.0, context={"borohydride": 1.5, "aluminium_hydride": 2.0},
-           needs=("borohydride", "aluminium_hydride"), required=True, exhaustive=True),
+           ">>[C:1]-[O:2]", 1.0, context={"borohydride": 1.5, "aluminium_hydride": 2.0,
+           "dibal": 1.5}, needs=("borohydride", "aluminium_hydride", "dibal"), required=True,
+           exhaustive=True),
+        # DIBAL stops at the aldehyde (an ester at -78 C, a nitrile after work-up)
+        _t("carbonyl_reduction", "carbonyl reduction",
+           "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):1](=[O:2])-[OX2]-[CX4]>>[C:1]=[O:2]", 1.0,
+           context={"dibal": 2.0}, needs=("dibal",), required=True),
+        _t("carbonyl_reduction", "carbonyl reduction", "[CX2;$(C-[#6]):1]#[NX1]>>[C:1]=O",
+           1.0, context={"dibal": 2.0}, needs=("dibal",), required=True),
         _t("carbonyl_reduction", "carbonyl reduction",
            "[CX3;$(C(=O)(-[#6,#1])-O-[CX4]):1](=[O:2])-[OX2]-[CX4]>>[C:1]-[O:2]", 1.0,
            context={"aluminium_hydride": 2.0}, needs=("aluminium_hydride",), required=True,
@@ -181,6 +191,11 @@ def _carbon_carbon() -> list[Template]:
            "-O-[CX4]>>[*:1]-[C:2]=[O:3]", 0.5, then="organolithium_addition"),
         _t("grignard_addition", "Grignard addition", "[#6:1]-[Mg].[CX2;$(C-[#6]):2]#[NX1]"
            ">>[*:1]-[C:2]=O", 1.0),
+        # a Weinreb amide stops at the ketone
+        _t("grignard_addition", "Grignard addition", "[#6:1]-[Mg].[CX3:2](=[O:3])-N(-[CH3])"
+           "-O-[CH3]>>[*:1]-[C:2]=[O:3]", 2.0),
+        _t("organolithium_addition", "organolithium addition", "[#6:1]-[Li].[CX3:2](=[O:3])"
+           "-N(-[CH3])-O-[CH3]>>[*:1]-[C:2]=[O:3]", 2.0),
         # the same written as ions (a carbanion beside Li+ or MgBr+), a ylide as P+-C-
         _t("organolithium_addition", "organolithium addition",
            f"[#6;-1;!$([#6]-[P+]);!$([#6]#N):1].{CARBONYL}=[O:3]>>[*+0:1]-[C:2]-[O:3]", 1.0),

@@ -8,7 +8,7 @@ JSON artifact and measures it. Registered, all measured here:
   ligands, bases, additives and catalysts, given as a possible reactant, as in the data files);
 - ``textbook``: top-1 and top-3 on ``data/textbook_reactions.csv`` (70 reactions across the nine
   classes, reactants and reagents separated), and top-1 per class (``textbook_<rule>``);
-- ``common``: top-1 and top-3 on ``data/common_reactions.csv`` (90 literature examples of 26
+- ``common``: top-1 and top-3 on ``data/common_reactions.csv`` (95 literature examples of 26
   further rules, each row with its source, written before the rules of
   :mod:`domains.chemistry.reaction_rules`), and top-1 and top-3 per rule (``common_<rule>``);
 - ``no_reaction_inputs``: ``false_positive_rate``, the share of the 24 inputs of
@@ -163,7 +163,7 @@ def train_template_model(ctx: RecipeContext) -> RecipeResult:
         "scoring": "template prior + condition bonuses (reagents, catalysts); softmax reported",
     }  # fmt: skip
     dataset = DatasetInfo(
-        name="textbook (70) and common (90) reactions, 24 no-reaction inputs, and the "
+        name="textbook (70) and common (95) reactions, 24 no-reaction inputs, and the "
         "Buchwald-Hartwig and Suzuki-Miyaura HTE products",
         sha256=sha256_file(COMMON),
         size=len(rows) + len(common) + len(nothing) + sum(sizes.values()),

@@ -104,8 +104,9 @@ CONDITIONS = (
     Condition("borohydride", ("[BH4-]", "[BH4]", "[Na][BH4]", "[Li][BH4]")),
     Condition(
         "aluminium_hydride",
-        ("[AlH4-]", "[AlH4]", "[Li][AlH4]", "CC(C)C[AlH]CC(C)C"),
+        ("[AlH4-]", "[AlH4]", "[Li][AlH4]"),
     ),
+    Condition("dibal", ("CC(C)C[AlH]CC(C)C",)),  # esters and nitriles to aldehydes
     Condition(
         "strong_acid",
         (

@@ -180,3 +180,15 @@ def test_second_addition_and_lialh4_reductions(library: TemplateLibrary) -> None
     )
     assert ranked(library, "OC(=O)CCc1ccccc1>[Li+].[AlH4-]>")[0][0] == "OCCCc1ccccc1"
     assert ranked(library, "O=C(NCc1ccccc1)c1ccccc1.OC(=O)CCc1ccccc1>[Na+].[BH4-]>") == []
+
+
+def test_dibal_weinreb_and_nh_acids(library: TemplateLibrary) -> None:
+    # DIBAL stops at the aldehyde, LiAlH4 goes on to the alcohol
+    assert ranked(library, "CCOC(=O)CCc1ccccc1>CC(C)C[AlH]CC(C)C>")[0][0] == "O=CCCc1ccccc1"
+    assert ranked(library, "CCOC(=O)CCc1ccccc1>[Li+].[AlH4-]>")[0][0] == "OCCCc1ccccc1"
+    # a Weinreb amide takes one equivalent of Grignard reagent
+    assert ranked(library, "CON(C)C(=O)C1CCCCC1.C[Mg]Br>>")[0][0] == "CC(=O)C1CCCCC1"
+    # an imide or a sulfonamide N-H is alkylated with a base, not without
+    imide = "O=C1NC(=O)c2ccccc21.CCCBr"
+    assert ranked(library, f"{imide}>[K+].[K+].[O-]C([O-])=O>")[0][0] == "CCCN1C(=O)c2ccccc2C1=O"
+    assert ranked(library, f"{imide}>CN(C)C=O>") == []
