@@ -19,6 +19,7 @@ from hub.service import (
     routes_inputs,
     routes_jobs,
     routes_models,
+    routes_oip,
     routes_packs,
     routes_publish,
     routes_screens,
@@ -63,6 +64,7 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    routes_oip.install(app)  # /v2 errors in the protocol's shape
     app.include_router(routes_models.router)
     app.include_router(routes_publish.router)  # POST /v1/models, /v1/models/{name}/versions
     app.include_router(routes_packs.router)  # .hubpack export and import (hub.packs)
@@ -70,6 +72,7 @@ def create_app(
     app.include_router(routes_jobs.router)
     app.include_router(routes_screens.router)  # /v1/screens: bulk screening on Dask
     app.include_router(routes_health.router)
+    app.include_router(routes_oip.router)  # /v2: the KServe Open Inference Protocol
     app.include_router(routes_inputs.router)
     app.include_router(web.router)
     app.include_router(routes_auth.router)
