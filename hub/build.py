@@ -51,6 +51,8 @@ SOFTWARE = (
     "tblite",
     "dscribe",
     "scikit-learn",
+    "lightgbm",
+    "shap",
 )
 
 

@@ -28,7 +28,13 @@ import numpy as np
 from domains.chemistry import applicability as ad
 from domains.chemistry.featurizers import default_descriptors, rdkit2d_morgan, rdkit_descriptors
 from domains.chemistry.molecules import Molecule, parse_molecule
-from domains.chemistry.splits import SCAFFOLD_SPLITTER, scaffold_split
+from domains.chemistry.splits import (
+    CLUSTER_SPLITTER,
+    SCAFFOLD_SPLITTER,
+    butina_clusters,
+    cluster_split,
+    scaffold_split,
+)
 from hub.sdk import (
     DatasetInfo,
     ModelInfo,
@@ -47,11 +53,22 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "radius": 2, "n_bits": 0, "descriptors": None,
     "hidden": [512, 128], "dropout": 0.1, "learning_rate": 1e-3, "weight_decay": 1e-4,
     "epochs": 300, "patience": 25, "batch_size": 64, "members": 5,
-    "n_splits": 5, "scaffold_split": True, "seed": 0,
+    "n_splits": 5, "scaffold_split": True, "cluster_splits": 3, "seed": 0,
+    "family": "mlp", "blend_weight": 0.5,
+    "tree_members": 5, "tree_learning_rate": 0.03, "tree_leaves": 15, "tree_min_child": 10,
+    "tree_subsample": 0.8, "tree_colsample": 0.3, "tree_lambda": 1.0, "tree_rounds": 4000,
+    "tree_stop": 150,
 }  # fmt: skip
+"""``family``: ``mlp`` (Keras MLP ensemble), ``trees`` (LightGBM ensemble) or ``blend`` (both,
+``blend_weight`` on the trees): :mod:`hub.learning.families`; the ``tree_*`` parameters are
+:class:`hub.learning.trees.TreeParams`'."""
 QUICK_PARAMS: dict[str, Any] = {
     "n_splits": 1,
     "scaffold_split": False,
+    "cluster_splits": 0,
+    "tree_members": 2,
+    "tree_rounds": 200,
+    "tree_stop": 20,
     "members": 3,
     "epochs": 15,
     "patience": 5,
@@ -121,6 +138,12 @@ def shipped_dataset(file: str, name: str, citation: str, size: int) -> DatasetIn
     )
 
 
+def feature_names(n_bits: int, descriptors: list[str], radius: int = 2) -> list[str]:
+    """The featurizer's columns by name: the Morgan count bits, then the descriptors."""
+    bits = [f"Morgan bit {i} (radius {radius}, count)" for i in range(n_bits)]
+    return bits + list(descriptors)
+
+
 def descriptor_names(choice: list[str] | str | None) -> list[str]:
     if choice == "all":
         return list(rdkit_descriptors())
@@ -145,9 +168,19 @@ def fit_property(
     def similarity(test: np.ndarray, train: np.ndarray) -> np.ndarray:
         return ad.nearest_similarities([fps[i] for i in test], [fps[i] for i in train])
 
-    def scaffold() -> list[HeldOut]:
-        i_tr, i_va, i_te = scaffold_split(t.smiles)
-        return [HeldOut("scaffold", i_tr, i_va, i_te, p["seed"], "scaffold split")]
+    def held_out() -> list[HeldOut]:
+        out = []
+        if p["scaffold_split"]:
+            i_tr, i_va, i_te = scaffold_split(t.smiles)
+            out.append(HeldOut("scaffold", i_tr, i_va, i_te, p["seed"], "scaffold split"))
+        n_cluster = int(p.get("cluster_splits", 0))
+        if n_cluster:
+            clusters = butina_clusters(fps)
+            for k in range(n_cluster):
+                i_tr, i_va, i_te = cluster_split(clusters, p["seed"] + k)
+                label = f"cluster split {k + 1}"
+                out.append(HeldOut("cluster", i_tr, i_va, i_te, p["seed"] + k, label))
+        return out
 
     unit = "probability" if task == "classification" else output.unit
     learned = learn(
@@ -158,9 +191,12 @@ def fit_property(
             quantity=output.name,
             unit=unit,
             task=task,
-            held_out=scaffold if p["scaffold_split"] else None,
-            held_out_text={"scaffold": SCAFFOLD_SPLITTER},
+            held_out=held_out,
+            held_out_text={"scaffold": SCAFFOLD_SPLITTER, "cluster": CLUSTER_SPLITTER},
             domain=Applicability(similarity, ad.METHOD, items="molecules"),
+            feature_names=feature_names(
+                p["n_bits"], descriptor_names(p["descriptors"]), p["radius"]
+            ),
         ),
     )
     spec = learned.spec(
@@ -183,14 +219,38 @@ def fit_property(
             }
         ],
         evaluation={"training_molecules": len(t.y), **(evaluation or {})},
+        **importance_entry(learned.importance, p),
     )
     artifacts = {
         **learned.artifacts,
         "training_smiles": ctx.put_artifact("\n".join(t.smiles).encode()),
     }
     return RecipeResult(
-        kind="keras", spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
+        kind=learned.kind,
+        spec=spec,
+        artifacts=artifacts,
+        metrics=learned.metrics,
+        dataset=dataset,
     )
+
+
+def importance_entry(importance: np.ndarray | None, p: dict[str, Any]) -> dict[str, Any]:
+    """The spec's ``feature_importance`` (the card's global importance): the 20 features of
+    highest mean |SHAP value| over training molecules, by name; empty without trees."""
+    if importance is None:
+        return {}
+    names = feature_names(p["n_bits"], descriptor_names(p["descriptors"]), p["radius"])
+    top = np.argsort(-importance)[:20]
+    return {
+        "feature_importance": {
+            "method": "mean |SHAP value| of the trees over up to 300 training molecules",
+            "features": [
+                {"feature": names[k], "mean_abs_shap": round(float(importance[k]), 5)}
+                for k in top
+                if importance[k] > 0
+            ],
+        }
+    }
 
 
 def train_property_model(
@@ -213,7 +273,7 @@ def property_recipe(
         train=train,
         params={**DEFAULT_PARAMS, **param_changes},
         quick=QUICK_PARAMS,
-        revision="3",
+        revision="4",
         data=(DATA / data.file,),
         minutes=minutes,
     )

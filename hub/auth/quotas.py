@@ -120,7 +120,7 @@ def prediction_cost(
     """Cost units of a predict (or explain) request of ``inputs`` with a model of ``kind``."""
     if not isinstance(inputs, list | tuple):
         return 1
-    if kind == "keras" and not explain:
+    if kind in ("keras", "lightgbm") and not explain:
         return len(inputs)
     return sum(item_size(raw, input_type) for raw in inputs)
 

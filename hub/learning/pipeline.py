@@ -31,7 +31,7 @@ import numpy as np
 
 from hub.entities import Metric
 from hub.errors import InvalidRequest
-from hub.learning import ensemble, metrics, plots
+from hub.learning import families, metrics, plots
 from hub.learning.splits import RANDOM_80_10_10, random_split
 from hub.plugins import RecipeContext
 
@@ -89,6 +89,7 @@ class Evaluation:
     upper: float | None = None
     active_columns: bool = False
     headline: str = ""  # default: rmse, or roc_auc for a classifier
+    feature_names: Sequence[str] | None = None  # the columns of x: the importance plot's names
 
     @property
     def classification(self) -> bool:
@@ -108,10 +109,14 @@ class Learned:
     evaluation: dict[str, Any]
     sigma_scale: float
     threshold: float | None
+    kind: str = "keras"  # the model kind that serves it: "keras", or "lightgbm" (trees, blend)
+    served: Mapping[str, str] = field(default_factory=dict)  # the served model's artifacts
+    served_spec: Mapping[str, Any] = field(default_factory=lambda: {"uncertainty": "last_column"})
+    importance: np.ndarray | None = None  # mean |SHAP| per feature (tree families), else None
 
     @property
     def artifacts(self) -> dict[str, str]:
-        return {"model": self.model, **self.plots}
+        return {"model": self.model, **self.served, **self.plots}
 
     def spec(
         self,
@@ -123,14 +128,15 @@ class Learned:
         evaluation: Mapping[str, Any] | None = None,
         **more: Any,
     ) -> dict[str, Any]:
-        """The version's spec for the ``keras`` model kind: the recipe's input type,
-        featurizer and outputs, the uncertainty column, the plots, ``more`` (an example), the
-        annotators and the evaluation text (``evaluation`` adds the recipe's own entries)."""
+        """The version's spec for its model kind (:attr:`kind`): the recipe's input type,
+        featurizer and outputs, how the uncertainty is served, the plots, ``more`` (an
+        example), the annotators and the evaluation text (``evaluation`` adds the recipe's own
+        entries)."""
         return {
             "input_type": input_type,
             "featurizer": featurizer,
             "outputs": outputs,
-            "uncertainty": "last_column",
+            **self.served_spec,
             "plots": self.captions,
             **more,
             "annotators": annotators or [],
@@ -153,7 +159,10 @@ def learn(ctx: RecipeContext, x: np.ndarray, y: np.ndarray, ev: Evaluation) -> L
             f"{len(y)} rows)",
             code="invalid_params",
         )
-    mlp = ensemble.EnsembleParams.from_params(p)
+    family = families.Family(
+        str(p.get("family", "mlp")), x, y, p,
+        classification=ev.classification, active_columns=ev.active_columns,
+    )  # fmt: skip
     headline = ev.headline or ("roc_auc" if ev.classification else "rmse")
     score = metrics.classification_metrics if ev.classification else metrics.regression_metrics
     groups = list(ev.held_out()) if ev.held_out is not None else []
@@ -163,13 +172,10 @@ def learn(ctx: RecipeContext, x: np.ndarray, y: np.ndarray, ev: Evaluation) -> L
         nonlocal step
         ctx.progress(step / fits, f"training {label}")
         step += 1
-        return ensemble.fit_ensemble(
-            x[i_tr], y[i_tr], x[i_va], y[i_va], mlp, fit_seed,
-            active_columns=ev.active_columns, classification=ev.classification,
-        )  # fmt: skip
+        return family.fit(i_tr, i_va, fit_seed)
 
     def predict(model: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean, std = ensemble.predict_members(model, x[rows])
+        mean, std = family.predict(model, rows)
         return (np.clip(mean, 0, ev.upper) if ev.upper is not None else mean), std
 
     per_split, held = [], {"y": [], "mean": [], "std": [], "sim": []}
@@ -198,46 +204,51 @@ def learn(ctx: RecipeContext, x: np.ndarray, y: np.ndarray, ev: Evaluation) -> L
         found += metrics.domain_metrics(
             sim_h, y_h, mean_h, threshold, name, classification=ev.classification
         )
-    for g in groups:
-        mean, _ = predict(fit(g.train, g.val, g.seed, g.label or f"{g.name} split"), g.test)
-        scored = metrics.aggregate([score(y[g.test], mean)], g.name, len(g.test))
-        found += _first(scored, headline)
-        if ev.domain is not None and threshold is not None:
-            sim = ev.domain.similarity(g.test, g.train)
-            found += metrics.domain_metrics(
-                sim, y[g.test], mean, threshold, g.name, classification=ev.classification
-            )
+    found += _held_out_metrics(groups, fit, predict, score, y, ev, threshold, headline)
 
     order = np.random.default_rng(seed + 1000).permutation(len(y))
     n_val = max(1, len(y) // 10)
-    final = ensemble.with_uncertainty(
-        fit(order[n_val:], order[:n_val], seed + 1000, "final model"), scale, upper=ev.upper
-    )
-    path = ctx.workdir / "model.keras"
-    final.save(path)
+    final = fit(order[n_val:], order[:n_val], seed + 1000, "final model")
+    stored = family.store(final, scale, ev.upper, ctx.workdir, ctx.put_artifact)
+    importance = families.tree_shap_importance(final, x[order[n_val:]], seed=seed)
     top = next(m for m in found if m.name == headline and m.split == name)
     text = f"{LABELS.get(headline, headline)} {top.value:.3f} ± {top.std:.3f}"
     held_out = f"test sets of {n_splits} {ev.random_kind} splits"
     if ev.classification:
-        stored, captions = plots.classification_plots(
+        shown, captions = plots.classification_plots(
             ctx.put_artifact, y_h, mean_h, quantity=ev.quantity, metric_text=text,
             held_out=held_out,
         )  # fmt: skip
     else:
-        stored, captions = plots.holdout_plots(
+        shown, captions = plots.holdout_plots(
             ctx.put_artifact, y_h, mean_h, std_h * scale, quantity=ev.quantity, unit=ev.unit,
             metric_text=text, held_out=held_out,
         )  # fmt: skip
-    model_sha = ctx.put_artifact(path)
+    if importance is not None and ev.feature_names is not None:
+        top = [k for k in np.argsort(-importance)[:15] if importance[k] > 0]
+        svg = plots.importance_svg(
+            [ev.feature_names[k] for k in top],
+            [float(importance[k]) for k in top],
+            title="global importance: mean |SHAP value| of the trees",
+        )
+        shown["plot_importance"] = ctx.put_artifact(svg)
+        captions["plot_importance"] = (
+            f"The features of highest mean |SHAP value| ({ev.unit}) of the tree models over up "
+            "to 300 training inputs (shap TreeExplainer)."
+        )
     ctx.progress(1.0, "saved")
     return Learned(
         metrics=tuple(found),
-        model=model_sha,
-        plots=stored,
+        model=stored.artifacts["model"],
+        plots=shown,
         captions=captions,
-        evaluation=_evaluation(ev, n_splits, mlp.members, scale, threshold, bool(groups)),
+        evaluation=_evaluation(ev, n_splits, family.describe(), scale, threshold, groups),
         sigma_scale=scale,
         threshold=threshold,
+        kind=stored.kind,
+        served=stored.artifacts,
+        served_spec=stored.spec,
+        importance=importance,
     )
 
 
@@ -246,21 +257,56 @@ def _first(found: list[Metric], headline: str) -> list[Metric]:
     return sorted(found, key=lambda m: m.name != headline)
 
 
+def _held_out_metrics(
+    groups: Sequence[HeldOut],
+    fit: Callable[[np.ndarray, np.ndarray, int, str], Any],
+    predict: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    score: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    y: np.ndarray,
+    ev: Evaluation,
+    threshold: float | None,
+    headline: str,
+) -> list[Metric]:
+    """The group splits' metrics: one model per :class:`HeldOut`, the ones of one name
+    aggregated (mean and spread over their seeds, ``n`` of them), with the domain's error
+    inside and outside on all their test rows together."""
+    by_name: dict[str, list[HeldOut]] = {}
+    for g in groups:
+        by_name.setdefault(g.name, []).append(g)
+    found: list[Metric] = []
+    for name, same in by_name.items():
+        scores, parts = [], {"y": [], "mean": [], "sim": []}
+        for g in same:
+            mean, _ = predict(fit(g.train, g.val, g.seed, g.label or f"{g.name} split"), g.test)
+            scores.append(score(y[g.test], mean))
+            parts["y"].append(y[g.test])
+            parts["mean"].append(mean)
+            if ev.domain is not None:
+                parts["sim"].append(ev.domain.similarity(g.test, g.train))
+        n_test = round(sum(len(g.test) for g in same) / len(same))
+        found += _first(metrics.aggregate(scores, name, n_test), headline)
+        if ev.domain is not None and threshold is not None:
+            y_g, mean_g, sim_g = (np.concatenate(parts[k]) for k in ("y", "mean", "sim"))
+            found += metrics.domain_metrics(
+                sim_g, y_g, mean_g, threshold, name, classification=ev.classification
+            )
+    return found
+
+
 def _evaluation(
     ev: Evaluation,
     n_splits: int,
-    members: int,
+    members: str,
     scale: float,
     threshold: float | None,
-    grouped: bool,
+    groups: Sequence[HeldOut],
 ) -> dict[str, Any]:
     """The card's text about how the figures were measured."""
     error = "errors of the probability" if ev.classification else "errors"
     out: dict[str, Any] = {ev.random_name: f"{n_splits} {ev.random_description}"}
-    out |= {k: (text if grouped else None) for k, text in ev.held_out_text.items()}
+    out |= {k: (text if groups else None) for k, text in ev.held_out_text.items()}
     out["uncertainty"] = (
-        f"spread of {members} ensemble members x {scale:.3f}, fitted "
-        f"so 68 % of held-out {error} fall inside 1 sigma"
+        f"spread of {members} x {scale:.3f}, fitted so 68 % of held-out {error} fall inside 1 sigma"
     )
     if ev.domain is not None and threshold is not None:
         pct = f"{ev.domain.quantile * 100:g}th percentile"

@@ -7,7 +7,7 @@ class 1 against the predicted probability, per decile of probability).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +102,28 @@ def classification_plots(
         ),
     }
     return artifacts, captions
+
+
+def importance_svg(names: Sequence[str], values: Sequence[float], *, title: str) -> bytes:
+    """A horizontal bar chart of ``values`` (non-negative, largest first) named ``names``."""
+    from xml.sax.saxutils import escape
+
+    row, left, width, top = 22, 260, 180, 34
+    peak = max([float(v) for v in values] + [1e-12])
+    height = top + row * len(names) + 12
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 70}" '
+        f'height="{height}" font-family="sans-serif" font-size="12">',
+        f'<text x="8" y="20" font-size="14">{escape(title)}</text>',
+    ]
+    for i, (name, value) in enumerate(zip(names, values, strict=True)):
+        y = top + i * row
+        w = max(1.0, width * float(value) / peak)
+        label = name if len(name) <= 38 else name[:36] + "…"
+        parts += [
+            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">{escape(label)}</text>',
+            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="#4477aa"/>',
+            f'<text x="{left + w + 4:.1f}" y="{y + 14}">{float(value):.3g}</text>',
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts).encode("utf-8")

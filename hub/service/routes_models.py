@@ -157,14 +157,17 @@ async def explain(
     ref: ModelRef, body: PredictRequest, request: Request, runtime: RuntimeDep, _: Predictor
 ) -> Response:
     """Predict with explanations: per-atom contributions and an SVG depiction coloured by
-    them (the same as ``params: {"explain": true}``)."""
+    them (the same as ``params: {"explain": true}``); ``params: {"explain": "shap"}`` gives
+    each prediction's top features by SHAP value instead (tree models)."""
     track("explain", ref=ref, inputs=body.inputs)
-    if body.params.get("explain", True) is not True:  # the route's meaning: not to be undone
+    method = body.params.get("explain", True)
+    if method is not True and method not in ("atoms", "shap"):  # the route always explains
         raise InvalidRequest(
-            "this route always explains: leave 'explain' out of its params (or give true)",
-            errors=[{"param": "explain", "message": "must be true here"}],
+            "this route always explains: leave 'explain' out of its params, or give true, "
+            "'atoms' or 'shap'",
+            errors=[{"param": "explain", "message": "must be true, 'atoms' or 'shap' here"}],
         )
-    params = {**body.params, "explain": True}
+    params = {**body.params, "explain": method}
     return _json(
         await runtime.predict_async(ref, body.inputs, params, disconnected=request.is_disconnected)
     )

@@ -1,0 +1,217 @@
+"""The ``lightgbm`` model kind: a featurizer plus an ensemble of LightGBM boosters, optionally
+averaged with a Keras MLP ensemble (a two-family blend), with SHAP explanations.
+
+Spec of a version (written by :mod:`hub.learning` for the ``trees`` and ``blend`` families)::
+
+    {"input_type": "smiles",
+     "featurizer": {"name": "chemistry.rdkit2d_morgan", "params": {...}},
+     "outputs": [{"name": "log_solubility", "unit": "log10(mol/L)"}],
+     "uncertainty": "member_spread", "sigma_scale": 1.9, "upper": null,
+     "trees": {"format": "lightgbm-text", "members": 5},
+     "blend": {"trees_weight": 0.5, "keras_members": 5},       # optional
+     "annotators": [...]}
+
+Artifacts: ``model``, the boosters as JSON of LightGBM text models (no pickle; read by
+:func:`hub.learning.trees.load_trees`), and with a blend ``keras_members``, a ``.keras`` file
+whose output is one column per member (loaded with ``safe_mode=True``). Both are checked
+against their sha256 by the artifact store and loaded once; the version is then kept warm.
+
+Output: the mean (trees, or ``trees_weight`` x trees + the rest x MLPs), and as uncertainty
+``sigma_scale`` x the members' spread (a blend: the spread of the two-family mixture).
+
+``params: {"explain": "shap"}``: each output's ``explanation`` gives the SHAP values of the
+trees (the ``shap`` library's TreeExplainer, exact for trees) of every feature, averaged over
+the boosters, with the base value; they sum to the trees' prediction minus the base value. The
+input type's ``explain`` names the features (a chemistry fingerprint bit: its atoms) when it
+takes a ``shap`` argument. ``true`` or ``"atoms"``: the input type's own explanation (atom
+occlusion for molecules).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from hub.entities import Version
+from hub.errors import InvalidRequest, PluginError
+from hub.learning.families import mixture
+from hub.learning.trees import load_trees
+from hub.params import Params
+from hub.plugins import LoadContext, ModelKind
+from hub.runtime.core import Budget, each_item
+from hub.runtime.items import parse_item, to_json_number
+
+TOP_FEATURES = 10  # attributions listed per explained input
+
+
+class TreePredictor:
+    """A warm ``lightgbm`` version: featurizer, boosters, optional Keras members, annotators."""
+
+    def __init__(self, version: Version, ctx: LoadContext) -> None:
+        spec = version.spec
+        self.version = version
+        self.input_type = ctx.plugins.input_type(spec["input_type"])
+        self.fspec = dict(spec["featurizer"])
+        self.featurize = ctx.plugins.featurizer(self.fspec["name"]).build(
+            **self.fspec.get("params", {})
+        )
+        self.outputs = spec["outputs"]
+        self.sigma_scale = float(spec.get("sigma_scale", 1.0))
+        self.upper = spec.get("upper")
+        self.max_chars = ctx.max_input_chars
+        if "model" not in version.artifacts:
+            raise PluginError(f"{version.ref} has no 'model' artifact")
+        try:
+            self.trees = load_trees(ctx.read_artifact(version.artifacts["model"]))
+        except ValueError as exc:
+            raise PluginError(f"{version.ref}: {exc}") from exc
+        self.weight, self.forward = 1.0, None
+        blend = spec.get("blend")
+        if blend:
+            from hub.runtime.keras_kind import compile_forward, load_keras_bytes
+
+            if "keras_members" not in version.artifacts:
+                raise PluginError(f"{version.ref} is a blend without 'keras_members'")
+            keras_model = load_keras_bytes(ctx.read_artifact(version.artifacts["keras_members"]))
+            self.forward = compile_forward(keras_model, self.trees.n_features)
+            self.weight = float(blend["trees_weight"])
+        self.annotators = [self._annotator(a, version, ctx) for a in spec.get("annotators", ())]
+        explain = self.input_type.explain
+        self.names_shap = explain is not None and "shap" in inspect.signature(explain).parameters
+        self._explainers: list[Any] | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _annotator(entry: Mapping[str, Any], version: Version, ctx: LoadContext) -> Any:
+        missing = [r for r in entry.get("artifacts", ()) if r not in version.artifacts]
+        if missing:
+            raise PluginError(f"{version.ref} lacks the artifacts {missing} of {entry['name']}")
+        data = {r: ctx.read_artifact(version.artifacts[r]) for r in entry.get("artifacts", ())}
+        return ctx.plugins.annotator(entry["name"]).build(data, **entry.get("params", {}))
+
+    # -- numbers -------------------------------------------------------------------------
+    def mean_std(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and calibrated uncertainty of feature rows ``x`` (n, n_features), each (n,)."""
+        mean, std = self.trees.predict(x)
+        if self.forward is not None:
+            members = np.asarray(self.forward(x.astype(np.float32, copy=False)))
+            mean, std = mixture((mean, std), (members.mean(1), members.std(1)), self.weight)
+        if self.upper is not None:
+            mean = np.clip(mean, 0.0, float(self.upper))
+        return mean, std * self.sigma_scale
+
+    def predict_objects(self, objs: Sequence[Any]) -> np.ndarray:
+        """The prediction of already-parsed inputs (used by explainers), shape (n,)."""
+        return self.mean_std(np.stack([self.featurize(o) for o in objs]))[0]
+
+    def shap_values(self, row: np.ndarray) -> tuple[np.ndarray, float]:
+        """SHAP values of the trees' mean prediction for one feature row (n_features,), and
+        the base value (the boosters' mean expected value)."""
+        import shap
+
+        with self._lock:
+            if self._explainers is None:
+                self._explainers = [shap.TreeExplainer(b) for b in self.trees.boosters]
+        x = np.asarray(row, np.float64)[None, :]
+        values = np.mean([np.asarray(e.shap_values(x))[0] for e in self._explainers], axis=0)
+        base = float(np.mean([np.ravel(e.expected_value)[0] for e in self._explainers]))
+        return values, base
+
+    # -- predictions ---------------------------------------------------------------------
+    def predict(
+        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
+    ) -> list[dict[str, Any]]:
+        """Parse and featurize each input (stopping when ``budget`` runs out), then run the
+        featurized ones through the ensemble at once."""
+        method = _method(params.get("explain", False))
+        if method == "atoms" and self.input_type.explain is None:
+            raise InvalidRequest(f"inputs of type {self.input_type.name!r} cannot be explained")
+        rows: list[np.ndarray] = []
+        where: list[int] = []
+        describe = self.input_type.describe
+
+        def featurize(i: int, raw: Any) -> dict[str, Any]:
+            obj = parse_item(self.input_type.parse, raw, self.max_chars)
+            row = self.featurize(obj)
+            extra = describe(obj) if describe is not None else {}
+            for annotate in self.annotators:
+                extra |= annotate(obj)
+            if method == "atoms":
+                extra["explanation"] = self.input_type.explain(obj, self.predict_objects)
+            elif method == "shap":
+                extra["explanation"] = self._shap(obj, row)
+            rows.append(row)
+            where.append(i)
+            return extra
+
+        slots = each_item(inputs, featurize, budget)
+        if rows:
+            mean, sigma = self.mean_std(np.stack(rows))
+            for j, i in enumerate(where):
+                slots[i] = self._assemble(mean[j], sigma[j]) | slots[i]
+        return slots
+
+    def _shap(self, obj: Any, row: np.ndarray) -> dict[str, Any]:
+        values, base = self.shap_values(row)
+        trees_value = base + float(values.sum())
+        shap = {
+            "values": values,
+            "base_value": base,
+            "features": np.asarray(row),
+            "featurizer": self.fspec,
+            "top": TOP_FEATURES,
+        }
+        if self.names_shap:
+            out = dict(self.input_type.explain(obj, self.predict_objects, shap=shap))
+        else:
+            top = np.argsort(-np.abs(values))[:TOP_FEATURES]
+            out = {
+                "method": "SHAP (TreeExplainer)",
+                "features": [
+                    {"feature": f"feature {int(k)}", "index": int(k), "shap": float(values[k])}
+                    for k in top
+                ],
+            }
+        out["base_value"] = round(base, 6)
+        out["trees_prediction"] = round(trees_value, 6)
+        if self.forward is not None:
+            out["note"] = (
+                f"SHAP values of the LightGBM part (weight {self.weight:g}); the served "
+                "value averages it with the Keras MLPs"
+            )
+        return out
+
+    def _assemble(self, mean: float, sigma: float) -> dict[str, Any]:
+        return {
+            "value": to_json_number(mean),
+            "unit": self.outputs[0]["unit"],
+            "uncertainty": to_json_number(sigma),
+        }
+
+
+def _method(explain: Any) -> str | None:
+    """The explanation asked for: None, ``atoms`` (``True`` too) or ``shap``."""
+    if explain is True or explain == "atoms":
+        return "atoms"
+    if explain == "shap":
+        return "shap"
+    return None
+
+
+class LightGBMParams(Params):
+    explain: bool | Literal["atoms", "shap"] = Field(
+        False,
+        description=(
+            "attribute each prediction: true or 'atoms' to the input's atoms (occlusion), "
+            "'shap' to its features (SHAP values of the trees, named; fingerprint bits with "
+            "their atoms)"
+        ),
+    )
+
+
+LIGHTGBM_KIND = ModelKind(name="lightgbm", load=TreePredictor, params=LightGBMParams)
