@@ -101,7 +101,17 @@ CONDITIONS = (
         "hydride_reductant",
         ("[BH3-]C#N", "[BH-](OC(C)=O)(OC(C)=O)OC(C)=O", "[BH4-]", "[BH3]C#N", "[BH4]"),
     ),
-    Condition("borohydride", ("[BH4-]", "[BH4]", "[Na][BH4]", "[Li][BH4]")),
+    Condition(
+        "borohydride",
+        (
+            "[BH4-]",
+            "[BH4]",
+            "[Na][BH4]",
+            "[Li][BH4]",
+            "CCC(C)[BH-](C(C)CC)C(C)CC",  # L- and K-Selectride
+            "CC[BH-](CC)CC",  # Super-Hydride
+        ),
+    ),
     Condition(
         "aluminium_hydride",
         ("[AlH4-]", "[AlH4]", "[Li][AlH4]"),
