@@ -7,13 +7,15 @@ The core (this package) knows nothing about molecules or atoms: domains plug in 
 __version__ = "0.1.0"
 
 # The Python API of publishing, imported on first use (TensorFlow is slow to import):
-# ``hub.publish``, ``hub.train``, ``hub.export_model``, ``hub.import_model``.
+# ``hub.publish``, ``hub.train``, ``hub.export_model``, ``hub.import_model``; and
+# ``hub.calculate(list_of_atoms, model=...)``: energies and forces from a hub as ASE atoms.
 _LAZY = {
     "publish": "hub.publishing",
     "train": "hub.training",
     "export_model": "hub.packs",
     "import_model": "hub.packs",
     "screen": "hub.screening",  # bulk screening on Dask (issue 16)
+    "calculate": "hub.client.calculator",  # many structures in one request, as ASE atoms
 }
 
 

@@ -27,6 +27,13 @@ def domain() -> Domain:
         parse_molecule3d,
     )
     from domains.physics.tasks import TASKS
+    from domains.physics.tasks_neb import (
+        ENDPOINTS_HELP,
+        NEB_TASKS,
+        estimate_endpoints,
+        parse_endpoints,
+    )
+    from domains.physics.tasks_vib import VIB_TASKS
     from domains.physics.universal import UNIVERSAL_SIMULATORS
     from domains.physics.xtb import XTB_SIMULATOR
 
@@ -52,14 +59,22 @@ def domain() -> Domain:
         example="CCO",
         **common,
     )
+    endpoints = InputType(
+        name="endpoints",
+        description=ENDPOINTS_HELP,
+        parse=parse_endpoints,
+        example={"initial": atoms.example, "final": atoms.example},
+        cost=estimate_endpoints,
+        limits=LIMITS,
+    )
     return Domain(
         name="physics",
         description="Atomic systems with ASE",
-        input_types=(atoms, molecule3d),
+        input_types=(atoms, molecule3d, endpoints),
         simulators=(EMT_SIMULATOR, LJ_SIMULATOR, XTB_SIMULATOR, *UNIVERSAL_SIMULATORS),
         featurizers=(SOAP_FEATURIZER,),
         annotators=(QM9_DOMAIN,),
-        tasks=TASKS,
+        tasks=TASKS + NEB_TASKS + VIB_TASKS,
         model_kinds=(NNP_KIND,),
         recipes=RECIPES + NNP_RECIPES + QM9_RECIPES + universal_recipes(),
     )

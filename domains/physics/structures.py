@@ -24,6 +24,9 @@ file's declared count is read before ASE reads the file):
 - ``cell_too_small``: a periodic cell thinner than :data:`MIN_DISTANCE` Å in some direction
   (each atom would overlap its own periodic image);
 - ``overlapping_atoms``: two atoms closer than :data:`MIN_DISTANCE` Å (periodic images too);
+- constraints, initial magnetic moments and charges, total ``charge`` and ``uhf``
+  (:mod:`domains.physics.atoms_state`): ``unknown_constraint``,
+  ``constraint_index_out_of_range``, ``invalid_constraint``;
 - for a SMILES embedded in 3D (``molecule3d``): ``empty_input``, ``invalid_smiles`` (not
   ASCII, or not read by RDKit), ``disconnected_molecule`` (several fragments, as
   ``[Na+].[Cl-]``), ``too_many_atoms`` and ``embedding_failed``.
@@ -41,6 +44,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
+from domains.physics.atoms_state import apply_state, state_to_json
 from hub.sdk import ItemError
 
 MAX_ATOMS = 5000
@@ -205,6 +209,7 @@ def parse_atoms(raw: Any) -> Atoms:
             atoms = Atoms(numbers=numbers, positions=positions, cell=cell_arr, pbc=pbc)
         except (ValueError, TypeError) as exc:
             raise _bad(f"invalid structure: {exc}") from exc
+        apply_state(atoms, raw)
     else:
         raise _bad(f"expected an atoms object (a JSON object), got {type(raw).__name__}")
     check_atoms(atoms)
@@ -347,13 +352,14 @@ def estimate_atoms(raw: Any) -> int:
 
 
 def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
-    """The JSON form of ``atoms`` that :func:`parse_atoms` reads back."""
+    """The JSON form of ``atoms`` that :func:`parse_atoms` reads back, with its constraints,
+    initial moments and charges, total charge and unpaired electrons when it has them."""
     return {
         "numbers": atoms.numbers.tolist(),
         "positions": atoms.positions.tolist(),
         "cell": atoms.cell.array.tolist(),
         "pbc": atoms.pbc.tolist(),
-    }
+    } | state_to_json(atoms)
 
 
 def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
@@ -426,7 +432,15 @@ def embed_smiles(smiles: str, seed: int = 42) -> Atoms:
             code="embedding_failed",
         ) from exc
     pos = mol.GetConformer().GetPositions()
-    return Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=pos)
+    atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=pos)
+    # formal charges and radicals, as ASE keeps them (tblite's own calculator reads these)
+    charges = [a.GetFormalCharge() for a in mol.GetAtoms()]
+    radicals = [a.GetNumRadicalElectrons() for a in mol.GetAtoms()]
+    if any(charges):
+        atoms.set_initial_charges(charges)
+    if any(radicals):
+        atoms.set_initial_magnetic_moments(radicals)
+    return atoms
 
 
 def parse_molecule3d(raw: Any) -> Atoms:

@@ -38,13 +38,17 @@ Progress = Callable[[int, int, str], None]
 
 
 class ModelCalculator(Calculator):
-    """ASE calculator over a hub predictor (in process: no HTTP)."""
+    """ASE calculator over a hub predictor (in process: no HTTP). ``observe()``, when given, is
+    called after each calculation (a task's progress); ``value`` is the model's last output
+    (it may carry more than ASE's results, as GFN2-xTB's ``uhf``)."""
 
     implemented_properties = ("energy", "forces", "stress")
 
-    def __init__(self, predictor: Any) -> None:
+    def __init__(self, predictor: Any, observe: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.predictor = predictor
+        self.observe = observe
+        self.value: dict[str, Any] = {}
 
     def calculate(
         self,
@@ -56,7 +60,23 @@ class ModelCalculator(Calculator):
         out = self.predictor.predict([self.atoms], {})[0]
         if "error" in out:
             raise ItemError(out["error"]["message"], code=out["error"]["code"])
+        self.value = out["value"]
         self.results = ase_results(out["value"])
+        if self.observe is not None:
+            self.observe()
+
+
+def results_json(atoms: Atoms) -> dict[str, Any]:
+    """Energy (eV), forces (eV/Å, unconstrained) and, when known, stress (eV/Å^3, Voigt) of
+    ``atoms``' calculator, as a result carries them for the client's SinglePointCalculator."""
+    calc = atoms.calc
+    out: dict[str, Any] = {
+        "energy": float(calc.results["energy"]),
+        "forces": np.asarray(calc.results["forces"]).tolist(),
+    }
+    if "stress" in calc.results:
+        out["stress"] = np.asarray(calc.results["stress"]).tolist()
+    return out
 
 
 def to_extxyz(frames: list[Atoms]) -> str:
@@ -79,11 +99,20 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 class TaskParams(Params):
     """Strict (:class:`hub.sdk.Params`): no string, bool or float where an integer is
-    declared, no NaN or infinity."""
+    declared, no NaN or infinity. ``charge`` and ``uhf``, when given, set the structure's
+    total charge and unpaired electrons (over its own), for models that read them
+    (GFN2-xTB)."""
+
+    charge: int | None = Field(None, ge=-1000, le=1000, description="total charge, e")
+    uhf: int | None = Field(None, ge=0, le=2000, description="unpaired electrons")
 
     def force_calls(self) -> int:
         """How many energy and force evaluations the task makes at most."""
         raise NotImplementedError
+
+    def calls_for(self, n_atoms: int) -> int:
+        """Force calls at most for a structure of ``n_atoms`` (vibrations: per atom)."""
+        return self.force_calls()
 
     def frames(self) -> int:
         """How many structures the task stores in its result."""
@@ -94,6 +123,9 @@ class RelaxParams(TaskParams):
     optimizer: Literal["BFGS", "FIRE"] = "BFGS"
     fmax: Finite = Field(0.05, gt=0, le=100, description="convergence: max |force|, eV/Å")
     steps: int = Field(500, ge=1, le=MAX_RELAX_STEPS, description="optimiser steps at most")
+    cell: bool = Field(False, description="relax the cell too (FrechetCellFilter; periodic)")
+    pressure_gpa: Finite = Field(0.0, ge=-100, le=1000, description="external pressure, GPa")
+    hydrostatic: bool = Field(False, description="cell relaxation keeps the cell's shape")
 
     def force_calls(self) -> int:
         return self.steps + 1
@@ -172,7 +204,7 @@ def check_cost(atoms: Atoms, params: TaskParams | dict[str, Any], task: str) -> 
         params = PARAMS[task](**params)
     n = len(atoms)
     for limit, value, maximum, what in (
-        ("max_atom_steps", n * params.force_calls(), MAX_ATOM_STEPS, "atom-steps"),
+        ("max_atom_steps", n * params.calls_for(n), MAX_ATOM_STEPS, "atom-steps"),
         ("max_frame_atoms", n * params.frames(), MAX_FRAME_ATOMS, "atoms in stored frames"),
     ):
         if value > maximum:
@@ -189,14 +221,36 @@ def check_cost(atoms: Atoms, params: TaskParams | dict[str, Any], task: str) -> 
 RELAX_DEFAULTS = RelaxParams().model_dump()
 
 
+def with_state(atoms: Atoms, params: dict[str, Any]) -> Atoms:
+    """A copy of ``atoms`` (constraints, moments and charges kept) with the task's ``charge``
+    and ``uhf`` set when given."""
+    atoms = atoms.copy()
+    for key in ("charge", "uhf"):
+        if params.get(key) is not None:
+            atoms.info[key] = int(params[key])
+    return atoms
+
+
 def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress) -> dict:
-    """Minimise the energy with ASE's BFGS or FIRE until max |force| < fmax (eV/Å)."""
+    """Minimise the energy with ASE's BFGS or FIRE until max |force| < fmax (eV/Å), honouring
+    the structure's constraints; with ``cell``, the cell too (ASE's FrechetCellFilter at
+    ``pressure_gpa``)."""
+    from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
     check_cost(atoms, params, "relax")
-    atoms = atoms.copy()
+    atoms = with_state(atoms, params)
     atoms.calc = ModelCalculator(predictor)
-    opt = {"BFGS": BFGS, "FIRE": FIRE}[params["optimizer"]](atoms, logfile=None)
+    target: Any = atoms
+    if params.get("cell"):
+        if not atoms.pbc.all():
+            raise ItemError("relaxing the cell needs a fully periodic cell", code="not_periodic")
+        target = FrechetCellFilter(
+            atoms,
+            hydrostatic_strain=params["hydrostatic"],
+            scalar_pressure=params["pressure_gpa"] * units.GPa,
+        )
+    opt = {"BFGS": BFGS, "FIRE": FIRE}[params["optimizer"]](target, logfile=None)
     energies: list[float] = []
 
     def observe() -> None:
@@ -205,7 +259,7 @@ def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progre
 
     opt.attach(observe, interval=1)
     converged = bool(opt.run(fmax=params["fmax"], steps=params["steps"]))
-    fmax = float(np.sqrt((atoms.get_forces() ** 2).sum(1).max()))
+    fmax = float(np.sqrt((target.get_forces() ** 2).sum(1).max()))
     progress(params["steps"], params["steps"], "done")
     return {
         "converged": converged,
@@ -214,8 +268,10 @@ def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progre
         "fmax": fmax,
         "energies": energies,
         "atoms": atoms_to_json(atoms),
+        "results": results_json(atoms),
+        "volume": float(atoms.get_volume()) if atoms.pbc.all() else None,
         "extxyz": to_extxyz([atoms]),
-        "units": {"energy": "eV", "fmax": "eV/Å"},
+        "units": {"energy": "eV", "fmax": "eV/Å", "stress": "eV/Å^3", "volume": "Å^3"},
     }
 
 
@@ -230,6 +286,7 @@ def eos(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress
     if not atoms.pbc.all():
         raise ItemError("an equation of state needs a periodic cell", code="not_periodic")
     check_cost(atoms, params, "eos")
+    atoms = with_state(atoms, params)
     calc = ModelCalculator(predictor)
     cell0 = atoms.cell.array.copy()
     factors = np.linspace(1 - params["strain"], 1 + params["strain"], params["points"])
@@ -271,7 +328,7 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
     from ase.md.verlet import VelocityVerlet
 
     check_cost(atoms, params, "md")
-    atoms = atoms.copy()
+    atoms = with_state(atoms, params)
     atoms.calc = ModelCalculator(predictor)
     rng = np.random.default_rng(params["seed"])
     MaxwellBoltzmannDistribution(atoms, temperature_K=params["temperature_K"], rng=rng)
@@ -326,18 +383,32 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
 PARAMS: dict[str, type[TaskParams]] = {"relax": RelaxParams, "eos": EosParams, "md": MdParams}
 
 
-def _task(name: str, description: str, run: Callable[..., dict[str, Any]]) -> Task:
-    """A task on ``atoms`` whose parameters and cost are checked at submission."""
+def make_task(
+    name: str,
+    description: str,
+    run: Callable[..., dict[str, Any]],
+    params: type[TaskParams] | None = None,
+    *,
+    input_type: str = "atoms",
+    check_input: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> Task:
+    """A task whose parameters (``params``, registered in :data:`PARAMS` under ``name``) and
+    cost are checked at submission."""
+    if params is not None:
+        PARAMS[name] = params
     checker = ParamsChecker(PARAMS[name])
     return Task(
         name,
-        "atoms",
+        input_type,
         description,
         run,
         checker,
-        check_input=checker.check_input,
+        check_input=check_input or checker.check_input,
         params=PARAMS[name],
     )
+
+
+_task = make_task
 
 
 TASKS = (

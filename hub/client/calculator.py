@@ -8,6 +8,9 @@ positions travel as base64 of little-endian float64 (compact and exact, see
 
 It needs only something that predicts (:class:`Predicts`, which :class:`~hub.client.HubClient`
 is), so it does not import the client.
+
+:func:`calculate` (``hub.calculate``) scores many structures in one request and returns them as
+ASE atoms with a :class:`~ase.calculators.singlepoint.SinglePointCalculator` each.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ase.calculators.calculator import Calculator, CalculatorError, all_changes
 
-from hub.client.atoms import encode_atoms
+from hub.client.atoms import encode_atoms, is_atoms, with_results
 from hub.client.predictions import Predictions
 from hub.sdk.ase import ase_results
 
 if TYPE_CHECKING:
     from ase import Atoms
 
-__all__ = ["HubCalculator", "HubCalculatorError", "Predicts", "encode_atoms"]
+__all__ = ["HubCalculator", "HubCalculatorError", "Predicts", "calculate", "encode_atoms"]
 
 
 class Predicts(Protocol):
@@ -71,3 +74,70 @@ class HubCalculator(Calculator):
         self.results = ase_results(out["value"])
         if "stress" in properties and "stress" not in self.results:
             raise HubCalculatorError("no_stress", "stress needs a fully periodic cell")
+
+
+def attach(atoms: Atoms, out: dict[str, Any]) -> Atoms:
+    """``atoms`` (a copy) with one prediction output: energy, forces and stress in a
+    SinglePointCalculator, the output's other numbers (``homo_lumo_gap``, ``uhf``...) in
+    ``info``, with ``info["engine"]``."""
+    atoms = atoms.copy()
+    value = out["value"]
+    with_results(atoms, value)
+    for key, val in value.items():
+        if key not in ("energy", "forces", "stress") and isinstance(val, int | float | str):
+            atoms.info[key] = val
+    if out.get("engine"):
+        atoms.info["engine"] = out["engine"]
+    return atoms
+
+
+def calculate(
+    atoms: Atoms | Sequence[Atoms],
+    *,
+    model: str,
+    client: Predicts | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    chunk: int = 500,
+    errors: str = "raise",
+) -> Atoms | list[Atoms | None]:
+    """Energy, forces (and stress for periodic cells) of one structure or many, computed by
+    ``model`` on a hub in requests of ``chunk`` structures; returns copies of the structures
+    with a :class:`SinglePointCalculator` (``get_potential_energy()`` in eV, ``get_forces()``
+    in eV/Å, ``get_stress()`` in eV/Å^3), one :class:`ase.Atoms` for one.
+
+    ``client`` (a :class:`~hub.client.HubClient`), else a client of ``url`` (default
+    ``HUB_URL`` or ``http://127.0.0.1:8000``) and ``api_key``. A structure the hub refuses
+    raises :class:`HubCalculatorError` (its index in the message), or is ``None`` in the list
+    with ``errors="ignore"``."""
+    import os
+
+    if errors not in ("raise", "ignore"):
+        raise ValueError("errors must be 'raise' or 'ignore'")
+    single = is_atoms(atoms)
+    structures = [atoms] if single else list(atoms)  # type: ignore[list-item, arg-type]
+    own = None
+    if client is None:
+        from hub.client.http import HubClient
+
+        own = client = HubClient(url or os.environ.get("HUB_URL", "http://127.0.0.1:8000"),
+                                 api_key=api_key)  # fmt: skip
+    try:
+        results: list[Atoms | None] = []
+        for start in range(0, len(structures), chunk):
+            part = structures[start : start + chunk]
+            pred = client.predict(model, [encode_atoms(a) for a in part])
+            for k, (a, out) in enumerate(zip(part, pred.outputs, strict=True)):
+                if "error" in out:
+                    if errors == "raise":
+                        err = out["error"]
+                        raise HubCalculatorError(
+                            err["code"], f"structure {start + k}: {err['message']}"
+                        )
+                    results.append(None)
+                else:
+                    results.append(attach(a, out))
+    finally:
+        if own is not None:
+            own.close()  # type: ignore[attr-defined]
+    return results[0] if single else results  # type: ignore[return-value]

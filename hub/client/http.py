@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from hub.client.atoms import atoms_from_extxyz
-from hub.client.calculator import HubCalculator
+from hub.client.atoms import atoms_from_extxyz, batch_of, decode_atoms, with_results
+from hub.client.calculator import HubCalculator, calculate
 from hub.client.jobs import JobHandle, submit
 from hub.client.predictions import Predictions
 from hub.client.transport import Transport
@@ -110,8 +110,9 @@ class HubClient:
         self, ref: str, inputs: Sequence[Any] | Any, *, params: dict[str, Any] | None = None
     ) -> Predictions:
         """Predict with model ``ref`` (``name``, ``name@alias`` or ``name:3``). A single input
-        that is not a list is sent as a batch of one."""
-        batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        that is not a list is sent as a batch of one; :class:`ase.Atoms` are sent in the
+        atoms JSON form (:func:`~hub.client.atoms.encode_atoms`)."""
+        batch = batch_of(inputs)
         body = self._transport.request(
             "POST", f"/v1/models/{ref}/predict", json={"inputs": batch, "params": params or {}}
         )
@@ -138,8 +139,9 @@ class HubClient:
         return Predictions(model, version, outputs)
 
     def explain(self, ref: str, inputs: Sequence[Any] | Any) -> Predictions:
-        """Predictions with per-atom contributions and an SVG of each molecule."""
-        batch = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        """Predictions with per-atom contributions and an SVG of each molecule (inputs as
+        :meth:`predict`: ASE atoms too)."""
+        batch = batch_of(inputs)
         body = self._transport.request("POST", f"/v1/models/{ref}/explain", json={"inputs": batch})
         return Predictions(body["model"], body["version"], body["outputs"])
 
@@ -148,10 +150,18 @@ class HubClient:
         """An ASE calculator computing with model ``ref`` on this hub."""
         return HubCalculator(self, ref)
 
+    def calculate(
+        self, atoms: Atoms | Sequence[Atoms], *, model: str, chunk: int = 500, errors: str = "raise"
+    ) -> Atoms | list[Atoms | None]:
+        """Energy, forces and stress of one structure or many in one request per ``chunk``,
+        as copies with a SinglePointCalculator (:func:`hub.client.calculator.calculate`)."""
+        return calculate(atoms, model=model, client=self, chunk=chunk, errors=errors)
+
     def submit(
         self, model: str, task: str, atoms: Atoms | dict[str, Any] | str, **params: Any
     ) -> JobHandle:
-        """Queue ``task`` (relax, eos, md) on ``atoms``; return a :class:`JobHandle`."""
+        """Queue ``task`` (relax, eos, md, neb, vibrations, thermo) on ``atoms``; return a
+        :class:`JobHandle`."""
         return submit(self._transport, model, task, atoms, params)
 
     def train(
@@ -200,15 +210,17 @@ class HubClient:
         progress: bool = True,
         **params: Any,
     ) -> Atoms | JobHandle:
-        """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``); return the
-        relaxed :class:`ase.Atoms` (its ``info`` has energy, fmax, converged), or the job
+        """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``; ``cell=True``
+        relaxes the cell too at ``pressure_gpa``); the structure's constraints hold. Returns
+        the relaxed :class:`ase.Atoms` with its constraints and a SinglePointCalculator
+        (energy, forces, stress), its ``info`` has energy, fmax, converged and steps; or the job
         handle with ``wait=False``."""
         handle = self.submit(model, "relax", atoms, **params)
         if not wait:
             return handle
         res = handle.wait(progress=progress)
-        final = atoms_from_extxyz(res["extxyz"], index=-1)
-        final.info.update(
+        final = with_results(decode_atoms(res["atoms"]), res["results"])
+        final.info.update(  # energy in info too, as before (the calculator has it)
             energy=res["energy"], fmax=res["fmax"], converged=res["converged"], steps=res["steps"]
         )
         return final
@@ -235,13 +247,72 @@ class HubClient:
         progress: bool = True,
         **params: Any,
     ) -> tuple[list[Atoms], list[float]] | JobHandle:
-        """MD as a job; returns (frames as a list of :class:`ase.Atoms`, energies per frame
-        in eV), or the job handle with ``wait=False``."""
+        """MD as a job; returns (frames as a list of :class:`ase.Atoms`, each with its
+        potential energy in a SinglePointCalculator; the energies per frame in eV), or the
+        job handle with ``wait=False``."""
         handle = self.submit(model, "md", atoms, **params)
         if not wait:
             return handle
         res = handle.wait(progress=progress)
         return atoms_from_extxyz(res["extxyz"]), res["energies"]
+
+    def neb(
+        self,
+        initial: Atoms | dict[str, Any],
+        final: Atoms | dict[str, Any],
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> dict[str, Any] | JobHandle:
+        """Nudged elastic band between ``initial`` and ``final`` as a job (``n_images``,
+        ``climb``, ``optimizer``, ``fmax`` eV/Å, ``steps``, ``k``, ``interpolation``).
+        Returns the result dict with ``barrier_forward``, ``barrier_backward`` (eV),
+        ``energies``, ``highest_image`` and ``images``: the band as :class:`ase.Atoms` with
+        SinglePointCalculators; or the job handle with ``wait=False``."""
+        handle = self.submit(model, "neb", {"initial": initial, "final": final}, **params)
+        if not wait:
+            return handle
+        res = handle.wait(progress=progress)
+        res["images"] = [with_results(decode_atoms(i), i["results"]) for i in res["images"]]
+        return res
+
+    def vibrations(
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> dict[str, Any] | JobHandle:
+        """Vibrational analysis as a job (``delta`` Å, ``nfree``, ``indices``,
+        ``relax_fmax``): ``frequencies_cm1`` (imaginary ones negative, flagged in
+        ``imaginary``), ``n_imaginary``, ``zpe`` (eV), ``warnings``, and ``atoms``: the
+        structure as :class:`ase.Atoms`; or the job handle with ``wait=False``."""
+        handle = self.submit(model, "vibrations", atoms, **params)
+        if not wait:
+            return handle
+        res = handle.wait(progress=progress)
+        res["atoms"] = decode_atoms(res["atoms"])
+        return res
+
+    def thermo(
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> dict[str, Any] | JobHandle:
+        """Thermochemistry as a job (``approximation``: ``ideal_gas`` or ``harmonic``,
+        ``temperature_K``, ``pressure_pa``, ``symmetry_number``, ``spin`` and the parameters
+        of :meth:`vibrations`): enthalpy, entropy, gibbs_energy (ideal gas) or
+        internal_energy, entropy, helmholtz_energy (harmonic), in eV and eV/K."""
+        handle = self.submit(model, "thermo", atoms, **params)
+        return handle.wait(progress=progress) if wait else handle
 
     def publish(
         self,

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hub.client.atoms import atoms_from_extxyz, encode_atoms
+from hub.client.atoms import atoms_from_extxyz, to_wire
 from hub.client.transport import Transport
 from hub.errors import RunError
 
@@ -80,6 +80,14 @@ class JobHandle:
         return self.result()
 
 
+def payload_of(atoms: Any) -> Any:
+    """A job's input as JSON: ASE atoms encoded, also as the values of a dict (the
+    ``endpoints`` of a band: ``{"initial": atoms, "final": atoms}``)."""
+    if isinstance(atoms, dict):
+        return {k: to_wire(v) for k, v in atoms.items()}
+    return to_wire(atoms)
+
+
 def submit(
     transport: Transport,
     model: str,
@@ -87,8 +95,9 @@ def submit(
     atoms: Atoms | dict[str, Any] | str,
     params: dict[str, Any] | None = None,
 ) -> JobHandle:
-    """Queue ``task`` on ``model`` for ``atoms`` (ASE atoms, their JSON form or extxyz text)."""
-    payload = atoms if isinstance(atoms, dict | str) else encode_atoms(atoms)
+    """Queue ``task`` on ``model`` for ``atoms`` (ASE atoms, their JSON form, extxyz text or a
+    SMILES for molecules, or ``{"initial": atoms, "final": atoms}`` for a band)."""
+    payload = payload_of(atoms)
     body = transport.request(
         "POST",
         "/v1/jobs",
