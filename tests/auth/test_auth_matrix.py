@@ -47,6 +47,8 @@ SUCCESS = {
     ("POST", "/v1/models/{name}/train"): 422,  # no training file in the matrix's request
     ("POST", "/signin"): 403,  # no CSRF token in the matrix's request: the form refuses
     ("POST", "/signout"): 403,
+    ("POST", "/v2/models/{name}/infer"): 422,  # no tensors in the matrix's request
+    ("POST", "/v2/models/{name}/versions/{version}/infer"): 422,
 }
 
 
