@@ -12,7 +12,7 @@ CPU time (``time.thread_time``), not wall time: the machine is shared.
 
 Then the totals: the old featurizer (:func:`domains.chemistry.featurizers.rdkit2d_morgan`,
 RDKit's per-descriptor functions) and the new one (:mod:`domains.chemistry.descriptors`,
-shared intermediates computed once), for the default set, ``"all"``, and the fast set.
+shared intermediates computed once), for the default set and ``"all"`` + Morgan 2048 bits.
 
     .venv/bin/python bench/descriptor_costs.py [--n 300] [--top 40] [--totals]
 """
@@ -119,8 +119,6 @@ def totals(mols: list[Molecule]) -> None:
         old = featurizer_cost(feat.legacy_rdkit2d_morgan, mols, **params)
         new = featurizer_cost(feat.rdkit2d_morgan, mols, **params)
         print(f"  {label:<24} old {old:>8.0f}   new {new:>8.0f}   x{old / new:.2f}")
-    fast = featurizer_cost(feat.rdkit2d_fast_morgan, mols)
-    print(f"  {'fast set (new)':<24}              new {fast:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ computed by :mod:`domains.chemistry.descriptors` (shared intermediates once, sam
 RDKit's functions; the old per-function path is :func:`legacy_rdkit2d_morgan`, kept as the
 reference the tests compare against).
 
-``chemistry.rdkit2d_fast_morgan`` (version 1) is the same featurizer with a cheaper default
-set, chosen by measured accuracy per microsecond (docs/featurizer.md): the default set without
-the 85 ``fr_*`` SMARTS counts.
+No cheaper set is offered: taking out any costly group of the default set (the ``fr_*``
+SMARTS counts, BertzCT, the EState family, the Morgan densities) lost accuracy in our
+measurements (docs/featurizer.md, "accuracy per microsecond").
 
 The built featurizer (:class:`RDKitFeaturizer`) is ``f(molecule) -> vector``, as the hub
 expects, plus ``f.many(molecules)`` and ``f.parse_and_featurize(strings)`` (a batch, on all
@@ -63,11 +63,6 @@ COST_SMILES = (
 
 def default_descriptors() -> tuple[str, ...]:
     return tuple(n for n in rdkit_descriptors() if n not in SLOW and not n.startswith("BCUT2D"))
-
-
-def fast_descriptors() -> tuple[str, ...]:
-    """The default set without the ``fr_*`` SMARTS counts (``chemistry.rdkit2d_fast_morgan``)."""
-    return tuple(n for n in default_descriptors() if not n.startswith("fr_"))
 
 
 def check_elements(mol: Molecule, allowed: frozenset[str]) -> None:
@@ -207,19 +202,6 @@ def rdkit2d_morgan(
     return RDKitFeaturizer(radius, n_bits, descriptors, elements)
 
 
-def rdkit2d_fast_morgan(
-    radius: int = 2,
-    n_bits: int = 0,
-    descriptors: Sequence[str] | str | None = None,
-    elements: Sequence[str] | None = None,
-) -> RDKitFeaturizer:
-    """As :func:`rdkit2d_morgan`, with :func:`fast_descriptors` as the default set."""
-    return RDKitFeaturizer(
-        radius, n_bits, descriptors, elements,
-        name="chemistry.rdkit2d_fast_morgan", default=fast_descriptors,
-    )  # fmt: skip
-
-
 def legacy_rdkit2d_morgan(
     radius: int = 2,
     n_bits: int = 0,
@@ -255,15 +237,4 @@ RDKIT2D_MORGAN = Featurizer(
         "fingerprint (radius, n_bits)"
     ),
     build=rdkit2d_morgan,
-)
-
-RDKIT2D_FAST_MORGAN = Featurizer(
-    name="chemistry.rdkit2d_fast_morgan",
-    input_type="smiles",
-    description=(
-        "As chemistry.rdkit2d_morgan, whose default descriptor set it takes without the 85 "
-        "fr_* SMARTS fragment counts (cheaper by about a fifth, same accuracy in our "
-        "measurements: docs/featurizer.md)"
-    ),
-    build=rdkit2d_fast_morgan,
 )

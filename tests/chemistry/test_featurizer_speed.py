@@ -15,10 +15,7 @@ from domains.chemistry.descriptors import descriptor_plan, rdkit_descriptors
 from domains.chemistry.featurizers import (
     PARALLEL_THRESHOLD,
     RDKitFeaturizer,
-    default_descriptors,
-    fast_descriptors,
     legacy_rdkit2d_morgan,
-    rdkit2d_fast_morgan,
     rdkit2d_morgan,
 )
 from domains.chemistry.molecules import Molecule, parse_molecule
@@ -69,17 +66,6 @@ def test_every_descriptor_matches_rdkit_calcmoldescriptors(molecules: list[Molec
         want = np.array([ref[n] for n in names], np.float64)
         bad = [n for n, a, b in zip(names, got, want, strict=True) if not abs(a - b) <= 1e-6]
         assert not bad, (m.smiles, bad)
-
-
-def test_fast_featurizer_is_the_default_set_without_fragment_counts() -> None:
-    f = rdkit2d_fast_morgan()
-    assert f.names == fast_descriptors()
-    assert not any(n.startswith("fr_") for n in f.names)
-    assert len(f.names) == len(default_descriptors()) - 85
-    mol = parse_molecule("CC(=O)Oc1ccccc1C(=O)O")
-    full = rdkit2d_morgan()(mol)
-    keep = [default_descriptors().index(n) for n in f.names]
-    np.testing.assert_array_equal(f(mol), full[keep])
 
 
 def test_unknown_descriptor_is_refused() -> None:
