@@ -12,6 +12,9 @@ the same order on the same molecule (tested to 1e-6 on real molecules in
   ``NumRadicalElectrons``, ``Chi0`` and ``Chi1`` (four Python loops in RDKit).
 - **Graph**: ``Ipc`` and ``AvgIpc`` share one characteristic polynomial (RDKit computes it
   twice, O(n^4)); ``BalabanJ``'s double loop is vectorised.
+- **qed**: on a molecule without H atoms, its properties are computed on the molecule itself
+  rather than on RDKit's ``RemoveHs`` copy, so Crippen logP and TPSA are shared with ``MolLogP``
+  and ``TPSA`` (about 40 % of qed's time).
 - **Morgan densities**: ``FpDensityMorgan1-3`` reuse three fingerprint generators made once
   (RDKit makes a new generator on every call).
 
@@ -27,7 +30,15 @@ from typing import Any
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Chem import Descriptors, Graphs, rdFingerprintGenerator
+from rdkit.Chem import (
+    QED,
+    Crippen,
+    Descriptors,
+    Graphs,
+    MolSurf,
+    rdFingerprintGenerator,
+    rdMolDescriptors,
+)
 from rdkit.ML.InfoTheory import entropy
 
 _TABLE = Chem.GetPeriodicTable()
@@ -172,6 +183,30 @@ def _balaban_j(s: _Shared) -> float:
     return float(q) / float(mu + 1) * total if mu + 1 != 0 else 0
 
 
+_STRICT = rdMolDescriptors.NumRotatableBondsOptions.Strict
+
+
+def _qed(s: _Shared) -> float:
+    """RDKit's ``qed``, whose properties it computes on ``RemoveHs(mol)``, a copy that keeps none
+    of the molecule's caches. A molecule without H atoms is its own ``RemoveHs``: its properties
+    are computed on it, so Crippen logP and TPSA are computed once for ``qed``, ``MolLogP`` and
+    ``TPSA``, and the copy is saved. Else RDKit's function."""
+    mol = s.mol
+    if (s.atoms[:, 0] == 1).any():
+        return QED.qed(mol)
+    props = QED.QEDproperties(
+        MW=rdMolDescriptors._CalcMolWt(mol),
+        ALOGP=Crippen.MolLogP(mol),
+        HBA=sum(len(mol.GetSubstructMatches(p)) for p in QED.Acceptors if mol.HasSubstructMatch(p)),
+        HBD=rdMolDescriptors.CalcNumHBD(mol),
+        PSA=MolSurf.TPSA(mol),
+        ROTB=rdMolDescriptors.CalcNumRotatableBonds(mol, _STRICT),
+        AROM=len(Chem.GetSSSR(Chem.DeleteSubstructs(Chem.Mol(mol), QED.AliphaticRings))),
+        ALERTS=sum(1 for alert in QED.StructuralAlerts if mol.HasSubstructMatch(alert)),
+    )
+    return QED.qed(mol, qedProperties=props)
+
+
 @cache
 def _morgan(radius: int) -> Any:
     return rdFingerprintGenerator.GetMorganGenerator(radius)
@@ -196,6 +231,7 @@ FAST: dict[str, Callable[[_Shared], float]] = {
     "NumRadicalElectrons": lambda s: int(s.atoms[:, 4].sum()),
     "Chi0": _chi0,
     "Chi1": _chi1,
+    "qed": _qed,
     "Ipc": _ipc,
     "AvgIpc": _avg_ipc,
     "BalabanJ": _balaban_j,
