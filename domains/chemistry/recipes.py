@@ -294,10 +294,18 @@ def _info(
     )
 
 
-METHOD = (
-    "Ensemble of {n} Keras MLPs on {what}, with the ensemble spread as "
-    "a calibrated uncertainty and a Tanimoto nearest-neighbour applicability domain. "
+BLEND = (
+    "Average of an ensemble of {t} LightGBM gradient-boosted tree models and {n} Keras MLPs on "
+    "{what}, with the spread of the two-family mixture as a calibrated uncertainty and a "
+    "Tanimoto nearest-neighbour applicability domain; SHAP explanations of the trees "
+    '(params {{"explain": "shap"}}). '
 )
+TREES = (
+    "Ensemble of {t} LightGBM gradient-boosted tree models on {what}, with their spread as a "
+    "calibrated uncertainty and a Tanimoto nearest-neighbour applicability domain; SHAP "
+    'explanations (params {{"explain": "shap"}}). '
+)
+
 
 SOLUBILITY = property_recipe(
     _info(
@@ -305,7 +313,7 @@ SOLUBILITY = property_recipe(
         "Aqueous solubility (ESOL)",
         "Predicts the aqueous solubility of a small organic molecule as log10 of its molar "
         "solubility at room temperature. "
-        + METHOD.format(n=5, what="RDKit 2D descriptors")
+        + BLEND.format(t=5, n=5, what="RDKit 2D descriptors")
         + "Trained on the ESOL "
         "(Delaney) set of 1128 measured compounds. Intended for drug-like and environmental "
         "organics; not for salts' dissolution equilibria, polymers or inorganic compounds.",
@@ -320,6 +328,7 @@ SOLUBILITY = property_recipe(
         "Delaney, J. Chem. Inf. Comput. Sci. 44, 1000 (2004); "
         "MoleculeNet (Wu et al., Chem. Sci. 9, 513 (2018))",
     ),
+    family="blend",
     minutes=2.5,
 )
 
@@ -329,8 +338,8 @@ LIPOPHILICITY = property_recipe(
         "Lipophilicity, logD at pH 7.4",
         "Predicts the octanol/water distribution coefficient at pH 7.4 (logD7.4) of a drug-like "
         "molecule. "
-        + METHOD.format(
-            n=10,
+        + TREES.format(
+            t=5,
             what="all RDKit 2D descriptors and a Morgan count fingerprint (radius 2, 2048 bits)",
         )
         + "Trained on 4200 AstraZeneca measurements deposited in ChEMBL. Intended for drug-like "
@@ -353,6 +362,7 @@ LIPOPHILICITY = property_recipe(
     descriptors="all",
     dropout=0.2,
     members=10,
+    family="trees",
     minutes=30,
 )
 
@@ -362,7 +372,7 @@ HYDRATION = property_recipe(
         "Hydration free energy (FreeSolv)",
         "Predicts the hydration free energy of a small neutral molecule, in kcal/mol (negative: "
         "favourable transfer from gas to water). "
-        + METHOD.format(n=5, what="RDKit 2D descriptors")
+        + BLEND.format(t=5, n=5, what="RDKit 2D descriptors")
         + "Trained on the 642 "
         "experimental values of FreeSolv. Intended for small neutral organics like those in "
         "FreeSolv; not for ions or large flexible molecules.",
@@ -376,6 +386,7 @@ HYDRATION = property_recipe(
         "FreeSolv",
         "Mobley & Guthrie, J. Comput. Aided Mol. Des. 28, 711 (2014)",
     ),
+    family="blend",
     minutes=2,
 )
 

@@ -92,9 +92,13 @@ def test_pipeline_aggregates_seeded_group_splits(
     def held_out() -> list[HeldOut]:
         return [HeldOut("cluster", *cluster_split(clusters, s), s) for s in range(3)]
 
-    learned = learn(ctx, x, y, Evaluation("log_solubility", "log10(mol/L)", held_out=held_out))
+    names = [f"column {k}" for k in range(x.shape[1])]
+    ev = Evaluation("log_solubility", "log10(mol/L)", held_out=held_out, feature_names=names)
+    learned = learn(ctx, x, y, ev)
     rmse = {m.split: m for m in learned.metrics if m.name == "rmse"}
     assert rmse["cluster"].n == 3 and rmse["cluster"].std > 0
     assert rmse["random"].n == 2
     assert learned.kind == "lightgbm" and learned.importance.shape == (x.shape[1],)
     assert stored[learned.model].startswith(b'{"format": "lightgbm-text"')
+    assert b"column " in stored[learned.plots["plot_importance"]]  # the global importance plot
+    assert "LightGBM" in learned.evaluation["uncertainty"]

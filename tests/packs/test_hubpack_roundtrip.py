@@ -125,7 +125,7 @@ def test_pack_layout_and_card(packs, source_hub: Hub) -> None:  # noqa: ANN001
     assert {n.removeprefix("artifacts/") for n in names[3:]} == set(version.artifacts.values())
     assert digest.endswith("  manifest.json\n")
     assert manifest["format"] == "hubpack" and manifest["format_version"] == 1
-    assert manifest["version"]["kind"] == "keras" and manifest["version"]["metrics"]
+    assert manifest["version"]["kind"] == version.kind and manifest["version"]["metrics"]
     assert manifest["model"]["name"] == "chemistry.solubility"
     assert {r: e["sha256"] for r, e in manifest["artifacts"].items()} == version.artifacts
     assert manifest["source"]["hub"] == "https://hub-a.example.org"

@@ -21,8 +21,9 @@ def test_card_lists_prediction_parameters_tasks_and_limits(api: httpx.Client) ->
     sol = api.get("/v1/models/chemistry.solubility").json()
     assert by_name(sol["parameters"])["explain"] == {
         **by_name(sol["parameters"])["explain"],
-        "type": "boolean",
+        "type": "boolean or string",  # true/false, or a method: 'atoms', 'shap'
         "default": False,
+        "enum": ["atoms", "shap"],
     }
     assert sol["tasks"] == []  # no job runs on SMILES models
     assert sol["limits"]["max_smiles_chars"] == 2000 and sol["limits"]["max_heavy_atoms"] == 150
