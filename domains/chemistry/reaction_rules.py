@@ -199,6 +199,8 @@ def _carbon_carbon() -> list[Template]:
         # the same written as ions (a carbanion beside Li+ or MgBr+), a ylide as P+-C-
         _t("organolithium_addition", "organolithium addition",
            f"[#6;-1;!$([#6]-[P+]);!$([#6]#N):1].{CARBONYL}=[O:3]>>[*+0:1]-[C:2]-[O:3]", 1.0),
+        _t("wittig", "Wittig olefination", "[CH1:2](-[#6:5])=O.[CH1;-1:1](-[C;$(C=O),$(C#N):3])"
+           "-[P+;$(P(-c)(-c)-c)]>>[*:5]/[CH1:2]=[CH1;+0:1]/[*:3]", 2.5),
         _t("wittig", "Wittig olefination", f"{CARBONYL}=O.[#6;-1:1]-[P+;$(P(-c)(-c)-c)]"
            ">>[C:2]=[C+0:1]", 2.0),
         _t("diels_alder", "Diels-Alder cycloaddition", f"{diene}.[C:5]=[C;{ewg}:6]"

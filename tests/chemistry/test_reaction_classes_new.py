@@ -192,3 +192,8 @@ def test_dibal_weinreb_and_nh_acids(library: TemplateLibrary) -> None:
     imide = "O=C1NC(=O)c2ccccc21.CCCBr"
     assert ranked(library, f"{imide}>[K+].[K+].[O-]C([O-])=O>")[0][0] == "CCCN1C(=O)c2ccccc2C1=O"
     assert ranked(library, f"{imide}>CN(C)C=O>") == []
+
+
+def test_zwitterionic_stabilised_ylide_gives_the_e_alkene(library: TemplateLibrary) -> None:
+    ylide = "CCOC(=O)[CH-][P+](c1ccccc1)(c1ccccc1)c1ccccc1"
+    assert ranked(library, f"O=Cc1ccccc1.{ylide}>>")[0][0] == "CCOC(=O)/C=C/c1ccccc1"
