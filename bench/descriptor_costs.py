@@ -68,18 +68,20 @@ def per_descriptor(mols: list[Molecule]) -> dict[str, tuple[float, float]]:
     return {n: (in_order[n] * k, alone[n] * k) for n in table}
 
 
-def featurizer_cost(build, mols: list[Molecule], repeat: int = 2, **params) -> float:
-    """Best of ``repeat`` runs of the featurizer over ``mols`` on fresh copies, CPU µs per
-    molecule (CPU time: the machine is shared, and wall time would count the others' work)."""
-    featurize = build(**params)
-    copies = [[Molecule(Chem.Mol(m.mol), m.smiles, m.input) for m in mols] for _ in range(repeat)]
-    best = float("inf")
-    for batch in copies:
-        t0 = time.thread_time()
-        for m in batch:
-            featurize(m)
-        best = min(best, time.thread_time() - t0)
-    return best * 1e6 / len(mols)
+def featurizer_costs(builds: dict, mols: list[Molecule], repeat: int = 3, **params) -> dict:
+    """CPU µs per molecule of each featurizer in ``builds`` (name -> build), interleaved
+    molecule by molecule on fresh copies so that the machine's varying load hits them alike
+    (CPU time: the machine is shared, and wall time would count the others' work)."""
+    made = {k: b(**params) for k, b in builds.items()}
+    spent = dict.fromkeys(made, 0.0)
+    for _ in range(repeat):
+        for m in mols:
+            for k, featurize in made.items():
+                fresh = Molecule(Chem.Mol(m.mol), m.smiles, m.input)
+                t0 = time.thread_time()
+                featurize(fresh)
+                spent[k] += time.thread_time() - t0
+    return {k: v * 1e6 / (repeat * len(mols)) for k, v in spent.items()}
 
 
 def main() -> None:
@@ -111,13 +113,14 @@ def totals(mols: list[Molecule]) -> None:
     """Print the old and new featurizers' cost per molecule."""
     from domains.chemistry import featurizers as feat
 
-    print("\nfeaturizer, CPU µs per molecule (best of 2, fresh molecules)")
+    print("\nfeaturizer, CPU µs per molecule (3 passes, old and new interleaved)")
+    builds = {"old": feat.legacy_rdkit2d_morgan, "new": feat.rdkit2d_morgan}
     for label, params in (
         ("default set", {}),
         ('"all" + Morgan 2048', {"descriptors": "all", "n_bits": 2048}),
     ):
-        old = featurizer_cost(feat.legacy_rdkit2d_morgan, mols, **params)
-        new = featurizer_cost(feat.rdkit2d_morgan, mols, **params)
+        c = featurizer_costs(builds, mols, **params)
+        old, new = c["old"], c["new"]
         print(f"  {label:<24} old {old:>8.0f}   new {new:>8.0f}   x{old / new:.2f}")
 
 
