@@ -9,15 +9,16 @@ of wall time (each line: parse + MolStandardize + featurize, from the SMILES tex
    (a spawn pool made here, warmed before timing);
 3. the new one (:class:`domains.chemistry.featurizers.RDKitFeaturizer`), 1 process, then N
    through its warm pool (:func:`domains.chemistry.descriptors_pool.featurize_inputs`);
-4. with ``--http``: ``POST /v1/models/{model}/predict`` with all of them in one request, against
-   a hub started here over the project's catalog (``make build`` first), HTTP and JSON included.
+4. unless ``--no-http``: ``POST /v1/models/{model}/predict`` with all of them in one request,
+   against a hub started here over the project's catalog (``make build`` first), HTTP and JSON
+   included.
 
 The featurizer's parameters are the model's (``--model``, from the catalog) when the catalog
 has it, else ``--set default`` (the solubility and hydration models' set) or ``--set all``
 (all descriptors and a 2048-bit Morgan count fingerprint: the lipophilicity model's).
 
     .venv/bin/python bench/featurize_throughput.py [--n 10000] [--processes 2] [--set default]
-        [--model chemistry.solubility] [--http]
+        [--model chemistry.solubility] [--no-http]
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def main() -> None:
     ap.add_argument("--set", choices=("default", "all"), default="default")
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--http", action="store_true", help="also end to end through a hub")
+    ap.add_argument("--no-http", action="store_true", help="skip the end-to-end HTTP run")
     args = ap.parse_args()
     batch = esol_smiles(args.n)
     n, procs = args.n, args.processes
@@ -129,7 +130,7 @@ def main() -> None:
     assert len(out) == n
     print(f"  new featurizer's cost figure (f.cost_us): {new.cost_us:.0f} µs CPU per molecule")
 
-    if args.http:
+    if not args.no_http:
         import httpx
         from predict_latency import hub_server
 
