@@ -7,7 +7,10 @@ and keeps the featurizers it has built, by their parameters. Only text crosses t
 standardises (:func:`domains.chemistry.molecules.parse_molecule`) and featurizes exactly as the
 parent would, so a vector is the same bit for bit whichever process made it. Back come the
 float32 vectors, or the item's error (its code, message and detail, rebuilt as an
-:class:`~hub.sdk.ItemError`; an unforeseen exception as :class:`WorkerFailure`).
+:class:`~hub.sdk.ItemError`; an unforeseen exception as :class:`WorkerFailure`). A worker that
+dies (RDKit crashing on an input) breaks the pool: the batch's items not done by then each get a
+:class:`WorkerFailure` (the call itself returns, in order), and the next batch starts a fresh
+pool (tried by killing a worker mid-batch: 450 of 600 items failed, the next batch was whole).
 
 Threads would not help: most of the descriptors' time is spent in Python (measured in
 docs/featurizer.md: 2 threads ran at 1.0x one thread's rate).
@@ -22,6 +25,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from typing import Any
 
@@ -145,8 +149,19 @@ def featurize_inputs(
     size = processes or cores()
     chunk = max(8, min(256, -(-len(inputs) // (4 * size))))
     key = json.dumps(params, sort_keys=True)
-    futures = [
-        p.submit(_work, key, list(inputs[i : i + chunk]), molecules)
-        for i in range(0, len(inputs), chunk)
-    ]
-    return [_result(kind, v) for f in futures for kind, v in f.result()]
+    starts = range(0, len(inputs), chunk)
+    futures = [p.submit(_work, key, list(inputs[i : i + chunk]), molecules) for i in starts]
+    out: list[Any] = []
+    broken = False
+    for i, f in zip(starts, futures, strict=True):
+        n = len(inputs[i : i + chunk])
+        try:
+            out += [_result(kind, v) for kind, v in f.result()]
+        except BrokenProcessPool:  # a worker died: the chunks not done by then fail
+            broken = True
+            out += [WorkerFailure("the featurizing process died on this batch")] * n
+        except Exception as exc:  # noqa: BLE001 - the chunk's failure, on each of its items
+            out += [WorkerFailure(f"{type(exc).__name__}: {exc}")] * n
+    if broken:
+        shutdown()  # the next batch starts a fresh pool
+    return out

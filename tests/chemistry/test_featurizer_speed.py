@@ -141,3 +141,11 @@ def test_parse_and_featurize_on_the_pool_gives_molecules_and_vectors() -> None:
         )  # fmt: skip
         assert Chem.MolToSmiles(ma.mol) == mb.smiles
     assert pooled[5][0].removed
+
+
+def test_a_failing_chunk_fails_its_items_not_the_call() -> None:
+    from domains.chemistry.descriptors_pool import WorkerFailure, featurize_inputs
+
+    out = featurize_inputs({"no_such_parameter": 1}, ["CCO"] * 20, processes=2)
+    assert len(out) == 20 and all(isinstance(o, WorkerFailure) for o in out)
+    assert "no_such_parameter" in str(out[0])
