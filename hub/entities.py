@@ -112,7 +112,6 @@ class Alias:
     version: int
 
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 
 

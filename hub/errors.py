@@ -7,7 +7,9 @@ the boundary with ``raise ... from exc``).
     │   ├── Forbidden             the key lacks the scope a route needs           (403)
     │   ├── NotFound              unknown model, version, alias or job, or one    (404)
     │   │                         the caller may not see (never a 403 that leaks a name)
-    │   ├── AlreadyExists         a unique name taken                             (409)
+    │   ├── Conflict              at odds with the target's state (a job that has (409)
+    │   │   │                     ended, results not ready yet)
+    │   │   └── AlreadyExists     a unique name taken                             (409)
     │   ├── InvalidRequest        malformed request or parameters                 (422)
     │   ├── PayloadTooLarge       body, batch or batch cost over a stated limit   (413)
     │   └── RateLimited           over a rate limit or quota; ``retry_after_s``   (429)
@@ -74,9 +76,16 @@ class NotFound(CallerError):
     status = 404
 
 
-class AlreadyExists(CallerError):
-    code = "already_exists"
+class Conflict(CallerError):
+    """At odds with the target's present state: cancel a job that has ended, read a result
+    that is not ready. ``code`` says which (``job_finished``, ``screen_not_finished``...)."""
+
+    code = "conflict"
     status = 409
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
 
 
 class InvalidRequest(CallerError):
@@ -127,6 +136,7 @@ _BY_CODE: dict[str, type[HubError]] = {
         Unauthenticated,
         Forbidden,
         NotFound,
+        Conflict,
         AlreadyExists,
         InvalidRequest,
         PayloadTooLarge,
@@ -142,7 +152,7 @@ _BY_STATUS: dict[int, type[HubError]] = {
     401: Unauthenticated,
     403: Forbidden,
     404: NotFound,
-    409: AlreadyExists,
+    409: Conflict,
     413: PayloadTooLarge,
     422: InvalidRequest,
     429: RateLimited,

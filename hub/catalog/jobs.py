@@ -35,7 +35,7 @@ from hub.auth.identity import Caller
 from hub.catalog.rows import JobRow, utcnow
 from hub.catalog.store import CatalogStore
 from hub.entities import FINAL_STATES, Job
-from hub.errors import InvalidRequest, NotFound
+from hub.errors import Conflict, NotFound
 
 BUILD_TASK = "build"  # a model being built by `hub serve --build` (never claimed by workers)
 # a model trained from a user's table (hub.training): version 0 of the model to be, run by the
@@ -229,7 +229,7 @@ class JobStore:
         with self.catalog.session() as s:
             row = self._row(s, job_id, caller=caller)
             if row.state in FINAL_STATES:
-                raise InvalidRequest(f"job {job_id} is already {row.state}", code="job_finished")
+                raise Conflict(f"job {job_id} is already {row.state}", code="job_finished")
             now = utcnow()
             s.execute(
                 update(JobRow)

@@ -28,9 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.auth.identity import Caller
 from hub.catalog.rows import Base, as_utc, utcnow
 from hub.catalog.store import CatalogStore
-from hub.errors import AlreadyExists, InvalidRequest, NotFound
-
-FINAL = ("succeeded", "failed", "cancelled")
+from hub.entities import FINAL_STATES
+from hub.errors import AlreadyExists, Conflict, NotFound
 
 
 class ScreenRow(Base):
@@ -106,7 +105,7 @@ class Screen:
 
     @property
     def finished(self) -> bool:
-        return self.state in FINAL
+        return self.state in FINAL_STATES
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -254,7 +253,7 @@ class ScreenStore:
         dead process of this host, or stopped renewing its lease ``lease_s`` ago."""
         with self.catalog.session() as s:
             row = self._row(s, screen_id)
-            if row.state in FINAL:
+            if row.state in FINAL_STATES:
                 return False
             current = row.driver
         stale = self._clock() - timedelta(seconds=lease_s)
@@ -347,7 +346,7 @@ class ScreenStore:
         message: str = "",
     ) -> Screen:
         """Finish the screen once (with ``driver``: only while that driver holds it)."""
-        if state not in FINAL:
+        if state not in FINAL_STATES:
             raise ValueError(state)
         stmt = update(ScreenRow).where(
             ScreenRow.id == screen_id, ScreenRow.state.in_(("queued", "running"))
@@ -374,10 +373,8 @@ class ScreenStore:
         driver cancels the chunks on the cluster; workers check between batches)."""
         with self.catalog.session() as s:
             row = self._row(s, screen_id, caller=caller)
-            if row.state in FINAL:
-                raise InvalidRequest(
-                    f"screen {screen_id} is already {row.state}", code="screen_finished"
-                )
+            if row.state in FINAL_STATES:
+                raise Conflict(f"screen {screen_id} is already {row.state}", code="screen_finished")
             now = utcnow()
             s.execute(
                 update(ScreenRow)

@@ -7,7 +7,6 @@ missing row :class:`~hub.errors.NotFound`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -70,7 +69,6 @@ class CatalogStore:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._lock = threading.Lock()
         if migrate:
             from hub.catalog.migrate import upgrade
 

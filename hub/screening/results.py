@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hub.catalog.screens import Screen, ScreenStore
-from hub.errors import InvalidRequest
+from hub.errors import Conflict
 from hub.screening.tasks import from_parquet, key_column
 
 CSV_BATCH = 20_000
@@ -26,7 +26,7 @@ def _csv_bytes(table: Any, *, header: bool) -> bytes:
 def parquet_chunks(artifacts: Any, screen: Screen) -> Iterator[bytes]:
     """The result file's bytes, verified (sha256) before the first byte goes out."""
     if screen.result_sha256 is None:
-        raise InvalidRequest(
+        raise Conflict(
             f"screen {screen.id} is {screen.state}: its results are not ready",
             code="screen_not_finished",
         )
@@ -39,7 +39,7 @@ def csv_chunks(artifacts: Any, screen: Screen) -> Iterator[bytes]:
     import pyarrow.parquet as pq
 
     if screen.result_sha256 is None:
-        raise InvalidRequest(
+        raise Conflict(
             f"screen {screen.id} is {screen.state}: its results are not ready",
             code="screen_not_finished",
         )

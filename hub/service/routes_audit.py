@@ -13,16 +13,17 @@ audit trail and the quotas.
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth.audit import AuditEntry, AuditEvent, AuditLog, audit_log_for, query_audit
@@ -46,6 +47,27 @@ class AuditPage(BaseModel):
     count: int
 
 
+# ISO 8601 date and time of day (an offset, or none: UTC). Pydantic alone would also read a
+# bare number as a Unix time, which the OpenAPI (format date-time) does not allow.
+_ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _iso_time(value: object) -> object:
+    if isinstance(value, str) and not _ISO_TIME.fullmatch(value):
+        raise ValueError("a date and time in ISO 8601, e.g. 2026-12-03T15:00:00Z")
+    return value
+
+
+def _iso_query(description: str) -> Any:
+    return Annotated[datetime | None, BeforeValidator(_iso_time), Query(description=description)]
+
+
+Since = _iso_query("from this time on (ISO 8601; UTC if naive)")
+Until = _iso_query("before this time (ISO 8601; UTC if naive)")
+
+
 @router.get(
     "",
     response_model=AuditPage,
@@ -57,8 +79,8 @@ def list_audit(
     user: str | None = Query(None, max_length=100),
     action: str | None = Query(None, max_length=100, description="predict, job.create, ..."),
     model: str | None = Query(None, max_length=200),
-    since: datetime | None = Query(None, description="from this time on (ISO 8601; UTC if naive)"),
-    until: datetime | None = Query(None, description="before this time"),
+    since: Since = None,
+    until: Until = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> AuditPage:
@@ -85,12 +107,13 @@ def audit_of(runtime: Any) -> AuditLog:
     return audit_log_for(runtime.store.url, flush_s=runtime.settings.audit_flush_s)
 
 
-def quotas_of(app: Any) -> Quotas:
+def quotas_of(app: Any, runtime: Any = None) -> Quotas:
     """The app's :class:`Quotas` (made on first use from its runtime's settings)."""
-    runtime = app.state.runtime
-    quotas = getattr(app.state, "hub_quotas", None)
+    state = app.state
+    runtime = runtime or state.runtime
+    quotas = getattr(state, "hub_quotas", None)
     if quotas is None or quotas.store is not runtime.store:
-        quotas = app.state.hub_quotas = Quotas(runtime.settings, runtime.store)
+        quotas = state.hub_quotas = Quotas(runtime.settings, runtime.store)
     return quotas
 
 
@@ -151,7 +174,7 @@ def track(
     scope["state"][TRACKED] = Tracked(
         action, model, version, target, len(items) if items is not None else 0, inputs, cost
     )
-    quotas_of(app).charge(_caller(scope), cost)
+    quotas_of(app, runtime).charge(_caller(scope), cost)
 
 
 def _job_cost(runtime: Any, task: str, raw: Any, params: dict[str, Any]) -> int:
@@ -249,24 +272,48 @@ class AuditMiddleware:
                 0,
             )
         client = scope.get("client")
-        self._audit_log(runtime).record(
-            AuditEvent(
-                action=tracked.action,
-                user=caller.user,
-                key_id=caller.key_id,
-                model=tracked.model,
-                version=tracked.version,
-                target=tracked.target,
-                n_inputs=tracked.n_inputs,
-                inputs=tracked.inputs,
-                cost=tracked.cost,
-                status=outcome["status"],
-                error=outcome.get("error"),
-                duration_us=int((time.perf_counter() - start) * 1e6),
-                address=caller.address or (client[0] if client else None),
-                request_id=scope["state"].get("request_id"),
-            )
+        # the event is made by the writer thread: the request only queues these values
+        self._audit_log(runtime).record_later(
+            _event,
+            tracked,
+            caller,
+            outcome["status"],
+            outcome.get("error"),
+            int((time.perf_counter() - start) * 1e6),
+            caller.address or (client[0] if client else None),
+            scope["state"].get("request_id"),
+            time.time(),
         )
+
+
+def _event(
+    tracked: Tracked,
+    caller: Caller,
+    status: int,
+    error: str | None,
+    duration_us: int,
+    address: str | None,
+    request_id: str | None,
+    at: float,
+) -> AuditEvent:
+    """The audit event of a request (made by the audit writer's thread)."""
+    return AuditEvent(
+        action=tracked.action,
+        user=caller.user,
+        key_id=caller.key_id,
+        model=tracked.model,
+        version=tracked.version,
+        target=tracked.target,
+        n_inputs=tracked.n_inputs,
+        inputs=tracked.inputs,
+        cost=tracked.cost,
+        status=status,
+        error=error,
+        duration_us=duration_us,
+        address=address,
+        request_id=request_id,
+        at=at,
+    )
 
 
 def install(app: FastAPI) -> None:

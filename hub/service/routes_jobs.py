@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.entities import Job
-from hub.errors import CallerError
+from hub.errors import Conflict
 from hub.jobs import submit_job
 from hub.service.deps import GateDep, JobsUser, RuntimeDep
 from hub.service.routes_audit import track
@@ -127,13 +127,11 @@ def get_result(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> Response:
     """The result of a succeeded job (409 while it runs, or if it failed or was cancelled)."""
     job = runtime.jobs.get(job_id, caller=caller)
     if job.state != "succeeded" or not job.result_sha256:
-        err = CallerError(
+        raise Conflict(
             f"job {job_id} is {job.state}; no result",
             code="job_not_finished" if not job.done else f"job_{job.state}",
             error=job.error,
         )
-        err.status = 409
-        raise err
     return Response(runtime.artifacts.read(job.result_sha256), media_type="application/json")
 
 
@@ -141,9 +139,4 @@ def get_result(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> Response:
 def cancel_job(job_id: str, runtime: RuntimeDep, caller: JobsUser) -> JobPublic:
     """Cancel a queued or running job of yours (409 ``job_finished`` once it has ended)."""
     track("job.cancel", target=job_id)
-    try:
-        return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))
-    except CallerError as exc:
-        if exc.code == "job_finished":
-            exc.status = 409  # a conflict with the job's state, as documented (B26)
-        raise
+    return JobPublic.of(runtime.jobs.cancel(job_id, caller=caller))

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hub.catalog.screens import Screen, ScreenStore
-from hub.errors import CallerError, InvalidRequest
+from hub.errors import Conflict, InvalidRequest
 from hub.service.deps import JobsUser, RuntimeDep
 from hub.service.routes_audit import track
 from hub.service.schemas import ErrorResponse
@@ -204,13 +204,11 @@ def get_results(
         body = results.partial_csv(runtime.artifacts, store, s)
         return StreamingResponse(body, media_type="text/csv")
     if s.result_sha256 is None:
-        err = CallerError(
+        raise Conflict(
             f"screen {screen_id} is {s.state}; its results are not ready",
             code="screen_not_finished" if not s.finished else f"screen_{s.state}",
             error=s.error,
         )
-        err.status = 409
-        raise err
     name = f"screen-{s.id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "csv":
@@ -229,9 +227,4 @@ def cancel_screen(screen_id: str, runtime: RuntimeDep, caller: JobsUser) -> Scre
     """Cancel a screen of yours: its remaining chunks stop within seconds (409
     ``screen_finished`` once it has ended)."""
     track("screen.cancel", target=screen_id)
-    try:
-        return ScreenPublic.of(ScreenStore(runtime.store).cancel(screen_id, caller=caller))
-    except CallerError as exc:
-        if exc.code == "screen_finished":
-            exc.status = 409
-        raise
+    return ScreenPublic.of(ScreenStore(runtime.store).cancel(screen_id, caller=caller))

@@ -238,6 +238,11 @@ def test_audit_api_is_for_admins_with_filters_and_pages(audited: Hub) -> None:
     r = c.get("/v1/audit", params={"action": "audit.read"}, headers=admin)
     assert r.json()["count"] >= 5
     assert c.get("/v1/audit", params={"limit": 0}, headers=admin).status_code == 422
+    # times are ISO 8601 only, as the OpenAPI says (not a number read as a Unix time)
+    for bad in ("1700000000", "yesterday", "2026-13"):
+        assert c.get("/v1/audit", params={"since": bad}, headers=admin).status_code == 422
+    r = c.get("/v1/audit", params={"since": "2000-01-01T00:00:00Z"}, headers=admin)
+    assert r.status_code == 200
 
 
 def test_hub_audit_lists_rows_as_json(audited: Hub) -> None:
