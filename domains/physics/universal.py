@@ -152,13 +152,13 @@ WEIGHTS = {
 }
 
 # Cost before work. CPU time of one call, one thread (bench/universal_potentials.py): SevenNet-0
-# about 11 ms per atom, SevenNet-l3i5 about 4 times that, CHGNet about 3 ms per atom; the
-# limits keep one call to tens of seconds.
+# about 10 ms per atom, SevenNet-l3i5 about 4 times that, CHGNet about 3 ms per atom; the
+# limits keep one call under a minute (SevenNet-l3i5 on 1,000 atoms: about 40 s).
 SEVENNET_LIMITS = Limits(
     max_atoms=1000, cutoff_angstrom=5.0, max_neighbour_pairs=150_000, max_image_atoms=2_000_000
 )
 L3I5_LIMITS = Limits(
-    max_atoms=500, cutoff_angstrom=5.0, max_neighbour_pairs=75_000, max_image_atoms=2_000_000
+    max_atoms=1000, cutoff_angstrom=5.0, max_neighbour_pairs=150_000, max_image_atoms=2_000_000
 )
 CHGNET_LIMITS = Limits(
     max_atoms=2000, cutoff_angstrom=6.0, max_neighbour_pairs=400_000, max_image_atoms=2_000_000
