@@ -100,7 +100,7 @@ def table(mols: list[Molecule], top: int) -> None:
     """Print each descriptor's cost, costliest first."""
     costs = per_descriptor(mols)
     total = sum(c[0] for c in costs.values())
-    rows = sorted(costs.items(), key=lambda kv: -kv[1][1])
+    rows = sorted(costs.items(), key=lambda kv: -kv[1][0])
     print(f"{len(mols)} molecules (ESOL + Lipophilicity), RDKit's {len(costs)} descriptors")
     print(f"{'descriptor':<28}{'in order µs':>12}{'alone µs':>10}{'share':>8}")
     for name, (o, a) in rows[: top or None]:
