@@ -37,7 +37,11 @@
   life of a Redis entry; ``HUB_CACHE_KINDS`` (``keras=1,simulator=0,*=1``): model kinds cached
 - ``HUB_MICROBATCH_MS`` (1.0): how long concurrent small requests for one model version are
   gathered into one call (0: never); ``HUB_MICROBATCH_MAX`` (64): most inputs of a request
-  that is micro-batched, and of one gathered call
+  that is micro-batched, and of one gathered call; ``HUB_INLINE_MS`` (5.0): a prediction
+  whose version's measured pace says it takes at most this runs on the event loop, not in a
+  thread (a small structure through EMT)
+- ``HUB_TELEMETRY`` (0): 1 turns on FastAPI's OpenTelemetry middleware (spans and metrics to
+  the configured providers); off, it costs nothing per request
 - ``HUB_ALLOWED_HOSTS`` (``localhost,127.0.0.1,::1,testserver`` plus ``HUB_SERVE_HOST``):
   ``Host`` names the server answers (``*`` for any); others get 400
 - ``HUB_PUBLIC_URL`` (unset): the base URL written into usage examples and cards (unset: the
@@ -112,6 +116,8 @@ class Settings:
     cache_kinds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CACHE_KINDS))
     microbatch_ms: float = 1.0
     microbatch_max: int = 64
+    inline_s: float = 0.005  # work expected to take at most this runs on the event loop
+    telemetry: bool = False  # FastAPI's OpenTelemetry middleware (HUB_TELEMETRY=1)
     # Host header names answered (TrustedHostMiddleware) and the public base URL of examples
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     public_url: str | None = None
@@ -166,6 +172,8 @@ def load_settings(home: str | Path | None = None) -> Settings:
         cache_kinds=parse_per_kind(env.get("HUB_CACHE_KINDS"), DEFAULT_CACHE_KINDS, int),
         microbatch_ms=float(env.get("HUB_MICROBATCH_MS") or 1.0),
         microbatch_max=int(env.get("HUB_MICROBATCH_MAX") or 64),
+        inline_s=float(env.get("HUB_INLINE_MS") or 5.0) / 1000,
+        telemetry=env.get("HUB_TELEMETRY", "0") == "1",
         allowed_hosts=allowed_hosts_from(env),
         public_url=env.get("HUB_PUBLIC_URL") or None,
         dask_scheduler=env.get("HUB_DASK_SCHEDULER") or None,

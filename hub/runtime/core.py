@@ -17,7 +17,10 @@ Speed (docs/performance.md): outputs are cached per version, input and parameter
 repeated in one batch is computed once); a small request whose version is warm and whose
 answers are all in the in-process cache is answered on the event loop, without a thread; and
 concurrent small requests for the same version are run as one call
-(:mod:`hub.runtime.batching`).
+(:mod:`hub.runtime.batching`). Work the version's measured pace says takes at most
+``Settings.inline_s`` (a small structure through a fast engine, 5 ms) runs on the event loop:
+a thread hop would cost as much as the work, and work that holds the GIL blocks the loop
+about as long from a thread.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ class Runtime:
         )
         self._tokens: dict[tuple[str, int, Any], bytes] = {}
         self._batchers: dict[int, MicroBatcher] = {}
+        self._pace: dict[tuple[str, int], float] = {}  # seconds per cost unit, per version
 
     def resolve(self, ref: str) -> Version:
         """The version ``ref`` points at, remembered for ``RESOLVE_TTL_S`` seconds: a
@@ -343,16 +347,36 @@ class Runtime:
         concurrent requests of the same version and parameters), a large one on its own,
         watching ``disconnected``."""
 
+        pace_key = (version.model, version.version)
+        cost = batch_cost(inputs, getattr(getattr(predictor, "input_type", None), "cost", None))
+
         def work(batch: Sequence[Any], budget: Budget) -> list[dict[str, Any]]:
-            return self._outputs(version, predictor, batch, checked, budget, cache)
+            t0 = time.perf_counter()
+            out = self._outputs(version, predictor, batch, checked, budget, cache)
+            if batch is inputs:  # learn the version's pace (s per cost unit) from its runs
+                self._learn_pace(pace_key, cost, time.perf_counter() - t0)
+            return out
 
         s = self.settings
+        pace = self._pace.get(pace_key)
+        if pace is not None and pace * cost <= s.inline_s and not cache:
+            # tiny work (a small structure through a fast engine): a thread hop would cost
+            # more than the work itself, and a remote ASE calculator waits on every call
+            return work(inputs, self.budget(version.kind))
         if s.microbatch_ms > 0 and len(inputs) <= s.microbatch_max:
             key = (self.token(version), params_token(checked), cache)
             return await self._batcher().run(
                 key, inputs, lambda batch: self._in_thread(version, work, batch, None)
             )
         return await self._in_thread(version, work, inputs, disconnected)
+
+    def _learn_pace(self, key: tuple[str, int], cost: float, elapsed_s: float) -> None:
+        """Remember how long a version takes per cost unit (a moving average)."""
+        if cost <= 0:
+            return
+        pace = elapsed_s / cost
+        old = self._pace.get(key)
+        self._pace[key] = pace if old is None else 0.8 * old + 0.2 * pace
 
     async def _in_thread(
         self,

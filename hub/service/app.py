@@ -54,7 +54,10 @@ def create_app(
         gate_of(app).log_first_start()  # an empty hub says how to make the first key
         yield
 
+    config = runtime.settings if runtime else settings or load_settings()
     app = FastAPI(
+        # FastAPI's OpenTelemetry check costs about 0.1 ms a request even with no provider
+        telemetry=None if config.telemetry else {"tracing": False, "metrics": False, "logs": False},
         title="Model hub for chemistry and physics",
         version=__version__,
         lifespan=lifespan,
@@ -81,7 +84,6 @@ def create_app(
     document_security(app)  # the API key in the OpenAPI
     document_parameters(app)  # each model kind's and task's parameters in the OpenAPI
     app.mount("/static", web.static_files(), name="static")
-    config = runtime.settings if runtime else settings or load_settings()
     # model uploads have their own, larger limit (HUB_MAX_UPLOAD_BYTES)
     uploads = routes_publish.body_limits(config) + routes_packs.body_limits(config)
     uploads += routes_train.body_limits(config)  # training files (hub.training)
