@@ -54,26 +54,33 @@ def wait_ready(url: str, timeout_s: float = 120) -> None:
 
 
 @contextmanager
-def hub_server(home: Path | None = None, workers: int = 1) -> Iterator[str]:
+def hub_process(
+    home: Path | None = None, workers: int = 1, extra: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """``hub serve`` on a free port over the catalog in ``home`` (default: ``$HUB_HOME`` or
-    the project root); yields its URL."""
+    the project root), no job workers; yields its URL and process."""
     home = Path(home or os.environ.get("HUB_HOME") or ROOT)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HUB_HOME": str(home)}
+    cmd = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--job-workers", "0", *extra]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=home,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cmd, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_ready(url)
-        yield url
+        wait_ready(url, timeout_s=600)
+        yield url, proc
     finally:
         proc.terminate()
-        proc.wait(30)
+        proc.wait(60)
+
+
+@contextmanager
+def hub_server(home: Path | None = None, workers: int = 1) -> Iterator[str]:
+    """``hub serve`` on a free port over the catalog in ``home``; yields its URL."""
+    with hub_process(home, workers) as (url, _):
+        yield url
 
 
 def main() -> None:
