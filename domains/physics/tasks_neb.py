@@ -50,7 +50,7 @@ class NebParams(TaskParams):
     fmax: Finite = Field(0.05, gt=0, le=100, description="convergence: max NEB force, eV/Å")
     steps: int = Field(500, ge=1, le=MAX_RELAX_STEPS, description="optimiser steps at most")
     k: Finite = Field(0.1, gt=0, le=100, description="spring constant, eV/Å^2")
-    method: Literal["aseneb", "improvedtangent", "eb", "spline", "string"] = "aseneb"
+    method: Literal["improvedtangent", "aseneb", "eb", "spline", "string"] = "improvedtangent"
     interpolation: Literal["linear", "idpp"] = "linear"
 
     def force_calls(self) -> int:

@@ -35,7 +35,7 @@ def local_neb(initial, final, n: int, climb: bool, fmax: float) -> list[float]: 
     images = [initial.copy() for _ in range(n + 1)] + [final.copy()]
     for image in images:
         image.calc = EMT()
-    band = NEB(images, k=0.1, climb=climb)
+    band = NEB(images, k=0.1, climb=climb, method="improvedtangent")
     band.interpolate(mic=True, apply_constraint=True)
     FIRE(band, logfile=None).run(fmax=fmax, steps=500)
     return [float(i.get_potential_energy()) for i in images]
