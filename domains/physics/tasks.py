@@ -22,70 +22,22 @@ model's own limits (:mod:`domains.physics.limits`).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from ase import Atoms, units
-from ase.calculators.calculator import Calculator, all_changes
 from pydantic import Field
 
 from domains.physics.structures import atoms_to_json
-from hub.sdk import InvalidRequest, ItemError, Params, Task, ase_results, check_params
-
-Progress = Callable[[int, int, str], None]
-
-
-class ModelCalculator(Calculator):
-    """ASE calculator over a hub predictor (in process: no HTTP). ``observe()``, when given, is
-    called after each calculation (a task's progress); ``value`` is the model's last output
-    (it may carry more than ASE's results, as GFN2-xTB's ``uhf``)."""
-
-    implemented_properties = ("energy", "forces", "stress")
-
-    def __init__(self, predictor: Any, observe: Callable[[], None] | None = None) -> None:
-        super().__init__()
-        self.predictor = predictor
-        self.observe = observe
-        self.value: dict[str, Any] = {}
-
-    def calculate(
-        self,
-        atoms: Atoms | None = None,
-        properties: Any = ("energy",),
-        system_changes: Any = all_changes,
-    ) -> None:
-        super().calculate(atoms, properties, system_changes)
-        out = self.predictor.predict([self.atoms], {})[0]
-        if "error" in out:
-            raise ItemError(out["error"]["message"], code=out["error"]["code"])
-        self.value = out["value"]
-        self.results = ase_results(out["value"])
-        if self.observe is not None:
-            self.observe()
-
-
-def results_json(atoms: Atoms) -> dict[str, Any]:
-    """Energy (eV), forces (eV/Å, unconstrained) and, when known, stress (eV/Å^3, Voigt) of
-    ``atoms``' calculator, as a result carries them for the client's SinglePointCalculator."""
-    calc = atoms.calc
-    out: dict[str, Any] = {
-        "energy": float(calc.results["energy"]),
-        "forces": np.asarray(calc.results["forces"]).tolist(),
-    }
-    if "stress" in calc.results:
-        out["stress"] = np.asarray(calc.results["stress"]).tolist()
-    return out
-
-
-def to_extxyz(frames: list[Atoms]) -> str:
-    from ase.io import write
-
-    buf = io.StringIO()
-    write(buf, frames, format="extxyz")
-    return buf.getvalue()
-
+from domains.physics.tasks_base import (
+    ModelCalculator,
+    Progress,
+    results_json,
+    to_extxyz,
+    with_state,
+)
+from hub.sdk import InvalidRequest, ItemError, Params, Task, check_params
 
 MAX_MD_STEPS = 100_000
 MAX_RELAX_STEPS = 10_000
@@ -219,16 +171,6 @@ def check_cost(atoms: Atoms, params: TaskParams | dict[str, Any], task: str) -> 
 
 # -- relax ----------------------------------------------------------------------------------
 RELAX_DEFAULTS = RelaxParams().model_dump()
-
-
-def with_state(atoms: Atoms, params: dict[str, Any]) -> Atoms:
-    """A copy of ``atoms`` (constraints, moments and charges kept) with the task's ``charge``
-    and ``uhf`` set when given."""
-    atoms = atoms.copy()
-    for key in ("charge", "uhf"):
-        if params.get(key) is not None:
-            atoms.info[key] = int(params[key])
-    return atoms
 
 
 def relax(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress) -> dict:
