@@ -4,7 +4,8 @@ evaluation (:class:`Evaluation`), :func:`learn` does the rest.
 Steps, in order (every number a recipe registers comes from here):
 
 1. ``n_splits`` seeded random splits (``ctx.params["seed"] + s``; the split function is the
-   recipe's, 80/10/10 by default): an ensemble (:mod:`hub.learning.ensemble`) is trained on
+   recipe's, 80/10/10 by default): an ensemble of the family ``params["family"]``
+   (:mod:`hub.learning.families`: Keras MLPs, LightGBM trees or both) is trained on
    the training part with early stopping on the validation part, and scored on the test part.
    Regression: RMSE, MAE, R2; classification: ROC-AUC, accuracy, Brier score, ECE
    (:mod:`hub.learning.metrics`), each as mean and spread over the splits.
@@ -15,10 +16,13 @@ Steps, in order (every number a recipe registers comes from here):
    threshold is the 5th percentile of held-out inputs' nearest-neighbour similarity to their
    training part, registered with the error inside and outside it.
 4. Held-out group splits (scaffolds, additives), when the recipe gives them (:class:`HeldOut`):
-   one ensemble each, scored like a random split (``n`` = 1) under its own name.
+   one ensemble each, scored like a random split under its own name; several of one name
+   (seeded cluster splits) give the mean and spread (``n`` of them).
 5. The served model: an ensemble trained on all rows but a seeded 10 % kept for early stopping
-   (seed + 1000), with the calibrated spread as its second output column; the held-out plots
-   (:mod:`hub.learning.plots`) and the evaluation text of the card.
+   (seed + 1000), with the calibrated spread (a Keras model: its second output column; the
+   ``lightgbm`` kind: ``sigma_scale`` in the spec); the held-out plots
+   (:mod:`hub.learning.plots`), a tree family's global importance (mean |SHAP value|, and
+   its plot when the recipe names the features) and the evaluation text of the card.
 """
 
 from __future__ import annotations
