@@ -40,6 +40,23 @@ def _strip(outputs: list[dict]) -> list[dict]:
     return [{k: v for k, v in o.items() if k != "cached"} for o in outputs]
 
 
+def _close(got: list[dict], want: list[dict]) -> bool:
+    """The same outputs, numbers to 1e-6 (TensorFlow's first calls in a process may differ
+    from later ones by an ulp), everything else equal."""
+    if len(got) != len(want):
+        return False
+    for g, w in zip(got, want, strict=True):
+        if set(g) != set(w):
+            return False
+        for k, v in w.items():
+            if isinstance(v, float):
+                if g[k] is None or abs(g[k] - v) > 1e-6:
+                    return False
+            elif g[k] != v:
+                return False
+    return True
+
+
 def _predict(c: TestClient, inputs: list, ref: str = PUBLIC, **kw: object) -> dict:
     r = c.post(f"/v1/models/{ref}/predict", json={"inputs": inputs}, **kw)
     assert r.status_code == 200, r.text
@@ -60,8 +77,8 @@ def test_memory_cache_same_outputs_and_marked(home: ServingHome, uncached: list[
         first = _predict(c, SMILES)["outputs"]
         again = _predict(c, SMILES)["outputs"]
         assert isinstance(c.app.state.runtime.cache, MemoryCache)
-    assert first == uncached  # a duplicate in one batch is computed once, not marked cached
-    assert _strip(again) == uncached
+    assert _close(first, uncached)  # a duplicate in one batch: computed once, not "cached"
+    assert _strip(again) == first  # a hit is the computed answer, to the bit
     # every good output is a hit the second time; errors are computed again
     assert [o.get("cached", False) for o in again] == ["error" not in o for o in uncached]
     assert again[2]["error"]["code"] == "invalid_smiles" and again[5]["error"]
@@ -88,7 +105,7 @@ def test_private_model_entries_stay_private(home: ServingHome, uncached: list[di
     with _client(home, prediction_cache="memory") as c:
         alice, bob = home.headers("alice"), home.headers("bob")
         first = _predict(c, ["CCO"], PRIVATE, headers=alice)["outputs"][0]
-        assert "cached" not in first and first == uncached[0]  # same weights, same answer
+        assert "cached" not in first and _close([first], uncached[:1])  # same weights
         assert _predict(c, ["CCO"], PRIVATE, headers=alice)["outputs"][0]["cached"] is True
         # another user and an anonymous caller: 404 (not 403, not a cached answer)
         for headers in (bob, {}):
@@ -114,13 +131,14 @@ def test_redis_cache_shared_between_processes(
     with _client(home, redis_url=REDIS_URL) as c:  # auto: Redis when configured
         assert isinstance(c.app.state.runtime.cache, RedisCache)
         assert c.get("/health/ready").json()["prediction_cache"] == "redis: ok"
-        assert _predict(c, SMILES)["outputs"] == uncached
+        first = _predict(c, SMILES)["outputs"]
+        assert _close(first, uncached)
     keys = redis_db.keys("hub:pc:*")
     assert len(keys) == len({s for s, o in zip(SMILES, uncached, strict=True) if "error" not in o})
     assert all(0 < redis_db.ttl(k) <= 86_400 for k in keys)
     with _client(home, redis_url=REDIS_URL) as c:  # another runtime: a new, empty process
         again = _predict(c, SMILES)["outputs"]
-    assert _strip(again) == uncached
+    assert _strip(again) == first  # read back from Redis, to the bit
     assert [o.get("cached", False) for o in again] == ["error" not in o for o in uncached]
 
 
@@ -133,7 +151,7 @@ def test_redis_down_not_ready_and_answers_right(home: ServingHome, uncached: lis
         assert body["prediction_cache"].startswith("redis: Redis at redis://127.0.0.1:1/5")
         assert "does not answer" in body["prediction_cache"]
         for _ in range(2):  # computed every time, never marked cached
-            assert _predict(c, SMILES)["outputs"] == uncached
+            assert _close(_predict(c, SMILES)["outputs"], uncached)
         assert c.get("/health/live").status_code == 200
 
 
@@ -146,5 +164,6 @@ def test_memory_cache_is_bounded() -> None:
 
 def test_sync_predict_uses_the_cache(home: ServingHome, uncached: list[dict]) -> None:
     runtime = Runtime(home.settings(prediction_cache="memory"))
-    assert runtime.predict(PUBLIC, SMILES).outputs == uncached
-    assert _strip(runtime.predict(PUBLIC, SMILES).outputs) == uncached
+    first = runtime.predict(PUBLIC, SMILES).outputs
+    assert _close(first, uncached)
+    assert _strip(runtime.predict(PUBLIC, SMILES).outputs) == first
