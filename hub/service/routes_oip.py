@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub import __version__
 from hub.auth.identity import Caller
 from hub.entities import Version
-from hub.errors import HubError, InvalidRequest
+from hub.errors import HubError, InvalidRequest, NotFound
 from hub.runtime import Prediction
 from hub.service.deps import Public, RuntimeDep, require
 from hub.service.oip_codec import Tensor, encode_response, parse_request, texts
@@ -44,6 +44,7 @@ class OipError(BaseModel):
     error: str = Field(examples=["model_not_found: no model 'x'"])
 
 
+MAX_REF_VERSION = 999_999_999  # the largest version a reference 'name:N' can name
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": OipError} for s in (401, 403, 404, 413, 422, 429, 503)
@@ -99,7 +100,10 @@ async def server_metadata(_: Public) -> dict[str, Any]:
 
 def _metadata(runtime: Any, name: str, caller: Any, version: int | None) -> dict[str, Any]:
     versions = runtime.store.list_versions(name, caller=caller)
-    v = runtime.store.resolve(name if version is None else f"{name}:{version}", caller=caller)
+    if version is None:
+        v = runtime.store.resolve(name, caller=caller)
+    else:  # not through a reference: 'name:<10 digits>' is no reference, but a missing version
+        v = runtime.store.get_version(name, version, caller=caller)
     outputs = [{"name": n, "datatype": "FP32", "shape": [-1]} for n in _output_names(v)]
     if v.spec.get("uncertainty"):
         outputs.append({"name": "uncertainty", "datatype": "FP32", "shape": [-1]})
@@ -138,7 +142,7 @@ def model_ready(name: ModelName, runtime: RuntimeDep, caller: ModelReader) -> di
 def version_ready(
     name: ModelName, version: VersionNumber, runtime: RuntimeDep, caller: ModelReader
 ) -> dict[str, Any]:
-    v = runtime.store.resolve(f"{name}:{version}", caller=caller)
+    v = runtime.store.get_version(name, version, caller=caller)
     return {"name": name, "ready": True, "version": str(v.version)}
 
 
@@ -159,6 +163,8 @@ async def infer_version(
     _: ModelPredictor,
 ) -> Response:
     """Predict with one version of the model."""
+    if version > MAX_REF_VERSION:  # a reference holds 9 digits: no such version exists
+        raise NotFound(f"model {name!r} has no version {version}", code="version_not_found")
     return await _infer(name, f"{name}:{version}", request, runtime)
 
 
