@@ -88,14 +88,17 @@ class Featurizer:
 @dataclass(frozen=True)
 class Simulator:
     """A physics engine. ``build(**params)`` returns ``compute(obj) -> {property: value}``
-    in the units of ``units``; it may add an ``"engine"`` entry naming what ran."""
+    in the units of ``units``; it may add an ``"engine"`` entry naming what ran. ``params``
+    declares what a prediction may pass (a molecule's total charge, say): the hub checks them
+    and calls ``compute(obj, **params)`` with those given; none by default."""
 
     name: str
     input_type: str
     description: str
     implemented_properties: tuple[str, ...]
     units: Mapping[str, str]
-    build: Callable[..., Callable[[Any], dict[str, Any]]]
+    build: Callable[..., Callable[..., dict[str, Any]]]
+    params: type[Params] = NoParams
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,9 @@ class Task:
     ``check_params(params)`` returns the validated parameters with defaults filled in, or
     raises :class:`~hub.errors.InvalidRequest` before the job is queued;
     ``check_input(obj, params)``, when given, checks what depends on the parsed input too (a
-    job's atoms x steps) and raises a :class:`~hub.errors.HubError` before it is queued."""
+    job's atoms x steps) and raises a :class:`~hub.errors.HubError` before it is queued.
+    ``applies_to(model)`` says which models it runs on (None: those whose input type is the
+    task's); a job of a task on any other model is refused when submitted."""
 
     name: str
     input_type: str
@@ -164,6 +169,13 @@ class Task:
     check_params: Callable[[dict[str, Any]], dict[str, Any]] = dict
     check_input: Callable[[Any, dict[str, Any]], None] | None = None
     params: type[Params] | None = None  # the declared parameters (OpenAPI, cards)
+    applies_to: Callable[[ModelInfo], bool] | None = None
+
+    def runs_on(self, model: ModelInfo) -> bool:
+        """True when this task can run on ``model``."""
+        if self.applies_to is not None:
+            return bool(self.applies_to(model))
+        return model.input_type == self.input_type
 
 
 class Predictor(Protocol):
@@ -191,11 +203,17 @@ class LoadContext:
 @dataclass(frozen=True)
 class ModelKind:
     """How to load versions of a kind; ``params``: the :class:`~hub.params.Params` of its
-    predictions (checked by the hub, listed in the OpenAPI and on the cards)."""
+    predictions (checked by the hub, listed in the OpenAPI and on the cards), or, when they
+    depend on the version, ``params_of(version, plugins)``'s."""
 
     name: str
     load: Callable[[Version, LoadContext], Predictor]
     params: type[Params] = NoParams
+    params_of: Callable[[Version, PluginRegistry], type[Params]] | None = None
+
+    def params_for(self, version: Version, plugins: PluginRegistry) -> type[Params]:
+        """The parameters a prediction of ``version`` may take."""
+        return self.params if self.params_of is None else self.params_of(version, plugins)
 
 
 @dataclass

@@ -37,7 +37,7 @@ from domains.physics.tasks_base import (
     to_extxyz,
     with_state,
 )
-from hub.sdk import InvalidRequest, ItemError, Params, Task, check_params
+from hub.sdk import InvalidRequest, ItemError, ModelInfo, Params, Task, check_params
 
 MAX_MD_STEPS = 100_000
 MAX_RELAX_STEPS = 10_000
@@ -325,6 +325,15 @@ def md(predictor: Any, atoms: Atoms, params: dict[str, Any], progress: Progress)
 PARAMS: dict[str, type[TaskParams]] = {"relax": RelaxParams, "eos": EosParams, "md": MdParams}
 
 
+def energy_model(model: ModelInfo) -> bool:
+    """The models a structure task runs on: those that give the energy of a structure (EMT,
+    GFN2-xTB, the potentials), whichever of the two structure input types they take; not the
+    learned QM9 properties, say, which take the same structures."""
+    return model.input_type in ("atoms", "molecule3d") and any(
+        o.name == "energy" for o in model.outputs
+    )
+
+
 def make_task(
     name: str,
     description: str,
@@ -335,7 +344,7 @@ def make_task(
     check_input: Callable[[Any, dict[str, Any]], None] | None = None,
 ) -> Task:
     """A task whose parameters (``params``, registered in :data:`PARAMS` under ``name``) and
-    cost are checked at submission."""
+    cost are checked at submission; it runs on every :func:`energy_model`."""
     if params is not None:
         PARAMS[name] = params
     checker = ParamsChecker(PARAMS[name])
@@ -347,6 +356,7 @@ def make_task(
         checker,
         check_input=check_input or checker.check_input,
         params=PARAMS[name],
+        applies_to=energy_model,
     )
 
 

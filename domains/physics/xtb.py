@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms, units
+from pydantic import Field
 
 from domains.physics.limits import XTB_LIMITS, limits_from
-from hub.sdk import ItemError, Simulator
+from hub.sdk import ItemError, Params, Simulator
 
 UNITS = {
     "energy": "eV",
@@ -121,7 +122,12 @@ def gfn2_xtb(
     # loaded runtime's thread count itself, for the process (only tblite uses OpenMP here).
     threadpool_limits(limits=threads, user_api="openmp")
 
-    def compute(atoms: Atoms) -> dict[str, Any]:
+    default_charge = charge  # the version's; a prediction's own (XtbParams) comes first
+
+    def compute(atoms: Atoms, charge: int | None = None, uhf: int | None = None) -> dict[str, Any]:
+        if charge is not None or uhf is not None:  # a prediction's params: over the structure's
+            atoms = atoms.copy()
+            atoms.info |= {k: v for k, v in (("charge", charge), ("uhf", uhf)) if v is not None}
         heavy = [int(z) for z in atoms.numbers if z > ELEMENTS_MAX_Z]
         if heavy:
             raise ItemError(
@@ -131,7 +137,7 @@ def gfn2_xtb(
         if atoms.pbc.any():
             raise ItemError("gfn2-xtb here is for molecules: give pbc false", code="invalid_atoms")
         checked.check(atoms, "GFN2-xTB")
-        total, uhf = electronic_state(atoms, charge)
+        total, uhf = electronic_state(atoms, default_charge)
         calc = Calculator(
             "GFN2-xTB", atoms.numbers, atoms.positions / units.Bohr, charge=float(total), uhf=uhf
         )
@@ -163,6 +169,14 @@ def gfn2_xtb(
     return compute
 
 
+class XtbParams(Params):
+    """A prediction's electronic state, over what each structure says (its ``charge`` and
+    ``uhf``, initial charges and moments, a SMILES's formal charges)."""
+
+    charge: int | None = Field(None, ge=-20, le=20, description="total charge (e)")
+    uhf: int | None = Field(None, ge=0, le=40, description="number of unpaired electrons")
+
+
 XTB_SIMULATOR = Simulator(
     name="physics.gfn2-xtb",
     input_type="molecule3d",
@@ -170,4 +184,5 @@ XTB_SIMULATOR = Simulator(
     implemented_properties=tuple(UNITS),
     units=UNITS,
     build=gfn2_xtb,
+    params=XtbParams,
 )

@@ -213,16 +213,16 @@ class HubClient:
         """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``; ``cell=True``
         relaxes the cell too at ``pressure_gpa``); the structure's constraints hold. Returns
         the relaxed :class:`ase.Atoms` with its constraints and a SinglePointCalculator
-        (energy, forces, stress), its ``info`` has energy, fmax, converged and steps; or the job
-        handle with ``wait=False``."""
+        (energy, forces, stress: ``get_potential_energy()``), its ``info`` has fmax, converged
+        and steps; or the job handle with ``wait=False``."""
         handle = self.submit(model, "relax", atoms, **params)
         if not wait:
             return handle
         res = handle.wait(progress=progress)
         final = with_results(decode_atoms(res["atoms"]), res["results"])
-        final.info.update(  # energy in info too, as before (the calculator has it)
-            energy=res["energy"], fmax=res["fmax"], converged=res["converged"], steps=res["steps"]
-        )
+        # not the energy: the calculator holds it, and ASE refuses to write a structure to
+        # extxyz whose info repeats one of its calculator's results
+        final.info.update(fmax=res["fmax"], converged=res["converged"], steps=res["steps"])
         return final
 
     def eos(

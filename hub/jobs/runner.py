@@ -135,6 +135,13 @@ def submit_job(
             f"unknown task {task!r}; tasks: {', '.join(runtime.plugins.tasks())}",
             code="unknown_task",
         ) from exc
+    info = runtime.store.get_model(version.model)
+    if not spec.runs_on(info):
+        raise InvalidRequest(
+            f"task {task!r} does not run on {version.model} ({info.task}, input "
+            f"{info.input_type}); its card lists the tasks it runs",
+            code="task_not_applicable",
+        )
     checked = spec.check_params(dict(params or {}))
     obj = runtime.plugins.input_type(spec.input_type).parse(input)  # a bad input fails now
     if spec.check_input is not None:  # too expensive with this input: 422 now, not a failed job

@@ -205,7 +205,8 @@ class Runtime:
     def check_params(self, version: Version, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """A prediction's ``params`` checked against the declared parameters of the version's
         kind (:mod:`hub.params`): defaults filled in, or one 422 naming every bad one."""
-        return check_params(self.kind(version).params, dict(params or {})).model_dump()
+        declared = self.kind(version).params_for(version, self.plugins)
+        return check_params(declared, dict(params or {})).model_dump()
 
     def _prepare(self, ref: str, inputs: Sequence[Any]) -> tuple[Version, Predictor]:
         version = self.resolve(ref)

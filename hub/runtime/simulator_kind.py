@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from hub.entities import Version
-from hub.plugins import LoadContext, ModelKind
+from hub.params import Params
+from hub.plugins import LoadContext, ModelKind, PluginRegistry
 from hub.runtime.core import Budget, each_item
 from hub.runtime.items import parse_item
 
@@ -37,13 +38,16 @@ class SimulatorPredictor:
     def predict(
         self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
     ) -> list[dict[str, Any]]:
-        """Run the engine on each input in turn, until ``budget`` runs out. No parameters:
-        the engine's are fixed by the version (the runtime checks ``params`` is empty)."""
+        """Run the engine on each input in turn, until ``budget`` runs out. The engine's
+        settings are the version's; ``params`` those the simulator declares for a prediction
+        (checked by the runtime), passed on when given."""
         units = dict(self.simulator.units)
+        given = {k: v for k, v in params.items() if v is not None}
+        shown = self.params | given
 
         def compute(_: int, raw: Any) -> dict[str, Any]:
             obj = parse_item(self.input_type.parse, raw, self.max_chars)
-            result = dict(self.compute(obj))
+            result = dict(self.compute(obj, **given))
             engine = result.pop("engine", self.simulator.name)
             extra = self.input_type.describe(obj) if self.input_type.describe else {}
             value = {k: _jsonable(v) for k, v in result.items()}
@@ -51,10 +55,15 @@ class SimulatorPredictor:
                 "value": value,
                 "unit": {k: units[k] for k in value if k in units},
                 "engine": engine,
-                "params": self.params,
+                "params": shown,
             } | extra
 
         return each_item(inputs, compute, budget)
 
 
-SIMULATOR_KIND = ModelKind(name="simulator", load=SimulatorPredictor)
+def _simulator_params(version: Version, plugins: PluginRegistry) -> type[Params]:
+    """A simulator version's prediction parameters: those its engine declares."""
+    return plugins.simulator(version.spec["simulator"]).params
+
+
+SIMULATOR_KIND = ModelKind(name="simulator", load=SimulatorPredictor, params_of=_simulator_params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.entities import Version
+from hub.entities import ModelInfo, Version
 from hub.errors import PluginError
 from hub.params import params_schema
 from hub.plugins import PluginRegistry
@@ -45,11 +45,14 @@ def parameters_of(schema: dict[str, Any]) -> list[ParameterPublic]:
 
 def prediction_parameters(plugins: PluginRegistry, version: Version) -> list[ParameterPublic]:
     kind = plugins.model_kind(version.kind) or builtin_kinds().get(version.kind)
-    return parameters_of(params_schema(kind.params)) if kind is not None else []
+    if kind is None:
+        return []
+    return parameters_of(params_schema(kind.params_for(version, plugins)))
 
 
-def model_tasks(plugins: PluginRegistry, input_type: str) -> list[TaskPublic]:
-    """The tasks of the model's input type, with their declared parameters."""
+def model_tasks(plugins: PluginRegistry, model: ModelInfo) -> list[TaskPublic]:
+    """The tasks that run on ``model`` (:meth:`~hub.plugins.Task.runs_on`), with their declared
+    parameters."""
     tasks = (plugins.task(name) for name in plugins.tasks())
     return [
         TaskPublic(
@@ -58,7 +61,7 @@ def model_tasks(plugins: PluginRegistry, input_type: str) -> list[TaskPublic]:
             parameters=parameters_of(params_schema(t.params)) if t.params else [],
         )
         for t in tasks
-        if t.input_type == input_type
+        if t.runs_on(model)
     ]
 
 

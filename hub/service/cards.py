@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.catalog import CatalogStore
-from hub.entities import Metric
+from hub.entities import Metric, ModelInfo
 from hub.errors import PluginError
 from hub.plugins import PluginRegistry
 from hub.service.card_params import model_limits, model_tasks, prediction_parameters
@@ -217,16 +217,16 @@ def model_card(
         headline=MetricPublic(**headline.__dict__) if headline else None,
         input=input_type,
         usage=usage(model.name, input_type.example, base_url=base_url),
-        **_calling(plugins, versions[-1] if versions else None, model.input_type),
+        **_calling(plugins, versions[-1] if versions else None, model),
     )
 
 
-def _calling(plugins: PluginRegistry | None, newest: Any, input_type: str) -> dict[str, Any]:
+def _calling(plugins: PluginRegistry | None, newest: Any, model: ModelInfo) -> dict[str, Any]:
     """The card's parameters, tasks and limits (see :mod:`hub.service.card_params`)."""
     if plugins is None:
         return {}
     return {
         "parameters": prediction_parameters(plugins, newest) if newest is not None else [],
-        "tasks": model_tasks(plugins, input_type),
-        "limits": model_limits(plugins, newest, input_type),
+        "tasks": model_tasks(plugins, model),
+        "limits": model_limits(plugins, newest, model.input_type),
     }

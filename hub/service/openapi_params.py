@@ -29,6 +29,10 @@ def declared_params(plugins: PluginRegistry) -> dict[str, dict[str, type[Params]
     kinds = {k.name: k.params for k in builtin_kinds().values()}
     for domain in plugins.domains.values():
         kinds |= {k.name: k.params for k in domain.model_kinds}
+        # a simulator that declares its own (GFN2-xTB's charge and spin): "simulator <name>"
+        kinds |= {
+            f"simulator {s.name}": s.params for s in domain.simulators if s.params is not NoParams
+        }
     tasks = {
         name: plugins.task(name).params or NoParams
         for name in plugins.tasks()

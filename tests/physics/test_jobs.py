@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import ase.io
 import httpx
 import numpy as np
 import pytest
@@ -35,13 +36,14 @@ def wait_state(client: HubClient, job_id: str, states: tuple[str, ...], timeout_
     raise AssertionError(f"job {job_id} never reached {states}: {st}")
 
 
-def test_relax_job_matches_local_bfgs(client: HubClient) -> None:
+def test_relax_job_matches_local_bfgs(client: HubClient, tmp_path) -> None:
     final = client.relax(slab_with_adsorbate(), model="physics.emt", fmax=0.05, progress=False)
     assert final.info["converged"] and final.info["fmax"] < 0.05
     local = slab_with_adsorbate()
     local.calc = EMT()
     BFGS(local, logfile=None).run(fmax=0.05)
-    assert final.info["energy"] == pytest.approx(local.get_potential_energy(), abs=1e-6)
+    assert final.get_potential_energy() == pytest.approx(local.get_potential_energy(), abs=1e-6)
+    ase.io.write(tmp_path / "relaxed.extxyz", final)  # with its results, as ASE writes them
 
 
 def test_eos_bulk_modulus_within_one_percent_of_ase(client: HubClient) -> None:
@@ -165,6 +167,10 @@ def test_submit_errors_are_typed(client: HubClient, server_url: str, api_key: st
         client.submit("physics.emt", "md", cu, temperature="hot")
     with pytest.raises(NotFound):
         client.submit("physics.nothing", "relax", cu)
+    for model in ("chemistry.solubility", "physics.qm9-gap"):  # no energy of a structure
+        with pytest.raises(InvalidRequest) as e:
+            client.submit(model, "relax", cu)
+        assert e.value.code == "task_not_applicable"
     with pytest.raises(NotFound):
         client.job("no-such-job").status()
     r = httpx.post(

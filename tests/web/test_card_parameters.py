@@ -31,12 +31,17 @@ def test_card_lists_prediction_parameters_tasks_and_limits(api: httpx.Client) ->
     emt = api.get("/v1/models/physics.emt").json()
     assert emt["parameters"] == []
     tasks = {t["name"]: by_name(t["parameters"]) for t in emt["tasks"]}
-    assert set(tasks) == {"relax", "eos", "md"}
+    # every structure task runs on every energy model, whatever its own input type
+    assert set(tasks) == {"relax", "eos", "md", "neb", "vibrations", "thermo"}
     assert tasks["relax"]["fmax"]["exclusive_minimum"] == 0
     assert tasks["relax"]["fmax"]["maximum"] == 100
     assert tasks["md"]["integrator"]["enum"] == ["verlet", "langevin"]
     assert emt["limits"]["max_atoms"] == 5000  # the input type's
     assert emt["limits"]["cutoff_angstrom"] > 0  # the simulator's own, from its spec
+    xtb = api.get("/v1/models/physics.gfn2-xtb").json()
+    assert {t["name"] for t in xtb["tasks"]} == set(tasks)
+    gap = api.get("/v1/models/physics.qm9-gap").json()  # structures in, but no energy out
+    assert gap["tasks"] == []
 
     md = api.get("/v1/models/physics.emt/card.md").text
     assert "## Parameters and limits" in md and r"| fmax | number | 0.05 | (0, 100\] |" in md
