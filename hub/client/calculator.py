@@ -50,7 +50,8 @@ class HubCalculatorError(CalculatorError):
 class HubCalculator(Calculator):
     """Energy, forces and (periodic cells) stress from a model on a hub."""
 
-    implemented_properties = ("energy", "free_energy", "forces", "stress")
+    # magnetic moments: from the models that give them (CHGNet), else ASE's PropertyNotImplemented
+    implemented_properties = ("energy", "free_energy", "forces", "stress", "magmoms", "magmom")
 
     def __init__(self, client: Predicts, ref: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -17,7 +17,7 @@ __all__ = ["ase_results"]
 def ase_results(value: dict[str, Any]) -> dict[str, Any]:
     """ASE's ``results`` from an energy model's output value: ``energy`` (eV, also given as
     ``free_energy``), ``forces`` (eV/Å, shape (n, 3)) and, when present, ``stress`` (eV/Å^3,
-    Voigt order)."""
+    Voigt order) and ``magmoms`` (μB per atom, shape (n,); ``magmom`` their sum)."""
     results = {
         "energy": float(value["energy"]),
         "free_energy": float(value["energy"]),
@@ -25,4 +25,7 @@ def ase_results(value: dict[str, Any]) -> dict[str, Any]:
     }
     if "stress" in value:
         results["stress"] = np.asarray(value["stress"], dtype=float)
+    if "magmoms" in value:
+        results["magmoms"] = np.asarray(value["magmoms"], dtype=float)
+        results["magmom"] = float(results["magmoms"].sum())
     return results

@@ -139,6 +139,10 @@ def test_remote_calculator_equals_the_package(uclient, own, model: str) -> None:
         ref.get_potential_energy()
         np.testing.assert_allclose(out["value"]["magmoms"], ref.calc.results["magmoms"], atol=1e-6)
         assert 1.5 < np.mean(out["value"]["magmoms"]) < 3.0  # iron: about 2.2 μB per atom
+        far = fe_bcc()  # and through the remote calculator, as ASE asks for them
+        far.calc = uclient.calculator(model)
+        moments = far.get_magnetic_moments()
+        np.testing.assert_allclose(moments, ref.calc.results["magmoms"], atol=1e-6)
 
 
 @pytest.mark.parametrize("model", ["physics.sevennet-0", "physics.chgnet"])
