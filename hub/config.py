@@ -46,6 +46,9 @@
   ``Host`` names the server answers (``*`` for any); others get 400
 - ``HUB_PUBLIC_URL`` (unset): the base URL written into usage examples and cards (unset: the
   request's own base URL, whose host has passed ``HUB_ALLOWED_HOSTS``)
+- ``HUB_WARM`` (1): 0 serves without loading every model's default version at start-up
+- ``XDG_CACHE_HOME`` (``~/.cache``): ``model-hub/`` under it holds what recipes may cache
+  between builds (:func:`cache_home`, given to recipes as ``RecipeContext.cache_dir``)
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ DEFAULT_BATCH_COST = {"keras": 2_000_000.0, "simulator": 20_000.0, "*": 200_000.
 DEFAULT_KIND_THREADS = {"keras": 8, "simulator": 2, "*": 4}
 DEFAULT_CACHE_KINDS = {"keras": 1, "simulator": 0, "*": 1}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
+
+
+def cache_home() -> Path:
+    """The hub's cache folder, ``$XDG_CACHE_HOME/model-hub`` (``~/.cache/model-hub``): data a
+    recipe may reuse between builds (descriptors), safe to delete."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "model-hub"
 
 
 def parse_per_kind(text: str | None, default: dict[str, float], cast: type = float) -> dict:
@@ -126,6 +135,8 @@ class Settings:
     dask_workers: int = 0  # 0: one per core
     screen_chunk: int = 5000
     screen_max_bytes: int = 2 * 1024**3
+    # serving: load every model's default version at start-up (HUB_WARM=0: on first use)
+    warm: bool = True
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
@@ -180,4 +191,5 @@ def load_settings(home: str | Path | None = None) -> Settings:
         dask_workers=int(env.get("HUB_DASK_WORKERS") or 0),
         screen_chunk=int(env.get("HUB_SCREEN_CHUNK") or 5000),
         screen_max_bytes=int(env.get("HUB_SCREEN_MAX_BYTES") or 2 * 1024**3),
+        warm=env.get("HUB_WARM", "1") != "0",
     )

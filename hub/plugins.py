@@ -30,6 +30,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hub.config import cache_home
 from hub.entities import DatasetInfo, Metric, ModelInfo, OutputSpec
 from hub.errors import PluginError
 from hub.params import NoParams, Params
@@ -218,12 +219,15 @@ class ModelKind:
 
 @dataclass
 class RecipeContext:
-    """Handed to a recipe: its parameters, a place to store artifacts, a progress callback."""
+    """Handed to a recipe: its parameters, a place to store artifacts, a progress callback,
+    a scratch ``workdir`` (deleted after the build) and the hub's ``cache_dir`` (kept between
+    builds, ``$XDG_CACHE_HOME/model-hub``: a recipe uses a subfolder of its own)."""
 
     params: dict[str, Any]
     put_artifact: Callable[[Path | bytes], str]  # returns the sha256
     progress: Callable[[float, str], None]  # (fraction done 0..1, message)
     workdir: Path
+    cache_dir: Path = field(default_factory=cache_home)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,11 +77,6 @@ def net_params(p: dict[str, Any]) -> tr.EnsembleParams:
     )
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "model-hub" / "qm9-features"
-
-
 def features(ctx: RecipeContext, data: qm9.Qm9, data_sha: str, soap: dict[str, Any]) -> np.ndarray:
     """Descriptors of ``data``, shape (n, n_features) float32; cached (when the recipe's
     ``feature_cache`` is on) under a key of the data's sha256, the featurizer's parameters,
@@ -93,7 +86,7 @@ def features(ctx: RecipeContext, data: qm9.Qm9, data_sha: str, soap: dict[str, A
     key_doc = {"data": data_sha, "soap": soap, "dscribe": version("dscribe"),
                "rows": hashlib.sha256(data.index.tobytes()).hexdigest()}  # fmt: skip
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:24]
-    path = _cache_dir() / f"{key}.npy"
+    path = ctx.cache_dir / "qm9-features" / f"{key}.npy"
     if ctx.params["feature_cache"] and path.exists():
         ctx.progress(0.15, f"descriptors from cache {path.name}")
         return np.load(path)

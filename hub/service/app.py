@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,9 +39,10 @@ def create_app(
 ) -> FastAPI:
     """The hub's ASGI app. Without ``runtime``, one is made from ``settings`` (or the
     environment) at start-up; ``warm`` loads every model's default version before serving
-    (default: on, unless ``HUB_WARM=0``)."""
+    (default: the settings' ``warm``, on unless ``HUB_WARM=0``)."""
+    config = runtime.settings if runtime else settings or load_settings()
     if warm is None:
-        warm = os.environ.get("HUB_WARM", "1") != "0"
+        warm = config.warm
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +54,6 @@ def create_app(
         gate_of(app).log_first_start()  # an empty hub says how to make the first key
         yield
 
-    config = runtime.settings if runtime else settings or load_settings()
     app = FastAPI(
         # FastAPI's OpenTelemetry check costs about 0.1 ms a request even with no provider
         telemetry=None if config.telemetry else {"tracing": False, "metrics": False, "logs": False},
