@@ -15,14 +15,13 @@ EnsembleMeanStd`: column 0 is the members' mean, column 1 the calibrated spread.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import hub.keras_env  # noqa: F401 - before Keras
 
 
 @dataclass(frozen=True)
