@@ -5,9 +5,10 @@ Import this module before ``keras`` or ``tensorflow``: every Keras user of the h
 :mod:`hub.publishing.inspect`), and :mod:`hub.sdk` does, so a domain's TensorFlow code (which
 imports only ``hub.sdk``) gets it too. It only sets defaults: a value in the environment wins.
 
-- ``TF_CPP_MIN_LOG_LEVEL=2``: TensorFlow's C++ logs show errors only (no oneDNN / CUDA notices
-  on every start). Child processes the hub starts set their own environment
-  (:mod:`hub.engine.cluster`, :mod:`hub.publishing.sandbox`).
+- ``TF_CPP_MIN_LOG_LEVEL=2``: TensorFlow's C++ logs show errors only, not its info and warning
+  lines (the TensorFlow installed here still prints its one oneDNN notice at import: that line
+  comes before its logging reads the level). Child processes the hub starts set their own
+  environment (:mod:`hub.engine.cluster`, :mod:`hub.publishing.sandbox`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ one packed batch.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import asdict, dataclass, field
 from itertools import product
@@ -37,8 +36,6 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 WEIGHT_KEYS = ("feature_mean", "feature_std", "energy_shift", "energy_scale")
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import hub.keras_env  # noqa: F401 - before Keras (imported by hub_layers)
 from hub.publishing.errors import ModelRefused
 
 EXPECTED = ("config.json", "metadata.json", "model.weights.h5")

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+import hub.keras_env  # noqa: F401 - before Keras
 from hub.entities import Version
 from hub.errors import InvalidRequest, PluginError
 from hub.params import Params
@@ -36,7 +37,6 @@ from hub.plugins import LoadContext, ModelKind
 from hub.runtime.core import Budget, each_item
 from hub.runtime.items import error_item, parse_item, to_json_number
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 FORWARD_ROWS = 64  # rows of every compiled call (a batch is padded to a multiple of this)
 
 

@@ -3,6 +3,9 @@ load with ``safe_mode=True`` (no Lambda layers, no pickled code)."""
 
 from __future__ import annotations
 
+import hub.keras_env  # noqa: F401 - before Keras
+
+# isort: split
 import keras
 from keras import ops
 

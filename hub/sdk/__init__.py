@@ -22,6 +22,7 @@ The import contract (``lint-imports``, ``pyproject.toml``) checks that ``domains
 nothing of ``hub`` but this package. See ``docs/architecture.md``.
 """
 
+import hub.keras_env  # noqa: F401 - TensorFlow log level, before a domain imports it
 from hub.sdk.artifacts import sha256_bytes, sha256_file
 from hub.sdk.ase import ase_results
 from hub.sdk.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version
