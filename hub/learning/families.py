@@ -2,7 +2,9 @@
 
 - ``mlp`` (default): a Keras MLP ensemble (:mod:`hub.learning.ensemble`), served by the
   ``keras`` kind.
-- ``trees``: a LightGBM ensemble (:mod:`hub.learning.trees`), served by the ``lightgbm`` kind.
+- ``trees``: a LightGBM ensemble (:mod:`hub.learning.trees`), served by the ``lightgbm`` kind;
+  with ``tree_init: "ridge"`` the boosters fit the residuals of a ridge regression
+  (:mod:`hub.learning.ridge`) that the prediction adds back (in ``blend`` too).
 - ``blend``: both, averaged with weight ``blend_weight`` on the trees; the spread is that of
   the two-family mixture (each family's spread and their disagreement), served by the
   ``lightgbm`` kind with the Keras members as a second artifact.
@@ -62,10 +64,13 @@ class Family:
         """The family for the card's uncertainty text."""
         if self.name == "mlp":
             return f"{self.mlp.members} ensemble members"
+        boosters = f"{self.trees.members} LightGBM boosters"
+        if self.trees.init == "ridge":
+            boosters += " on the residuals of a ridge regression"
         if self.name == "trees":
-            return f"{self.trees.members} LightGBM boosters"
+            return boosters
         return (
-            f"{self.trees.members} LightGBM boosters (weight {self.weight:g}) and "
+            f"{boosters} (weight {self.weight:g}) and "
             f"{self.mlp.members} Keras MLPs (weight {1 - self.weight:g}), mixture spread"
         )
 
@@ -115,7 +120,11 @@ class Family:
             "uncertainty": "member_spread",
             "sigma_scale": scale,
             "upper": upper,
-            "trees": {"format": trees.FORMAT, "members": self.trees.members},
+            "trees": {
+                "format": trees.FORMAT,
+                "members": self.trees.members,
+                "init": self.trees.init,
+            },
         }
         artifacts = {"model": put(tree.to_json())}
         if mlp is not None:
@@ -141,7 +150,8 @@ def mixture(
 
 def tree_shap_importance(model: Any, x: np.ndarray, rows: int = 300, seed: int = 0) -> Any:
     """Mean |SHAP value| per feature of the trees over at most ``rows`` seeded rows of ``x``
-    (n_features,), with the ``shap`` library's TreeExplainer; None without trees."""
+    (n_features,), with the ``shap`` library's TreeExplainer (plus the ridge's exact linear
+    SHAP values when the trees start from one); None without trees."""
     _, tree = model
     if tree is None:
         return None
@@ -149,8 +159,9 @@ def tree_shap_importance(model: Any, x: np.ndarray, rows: int = 300, seed: int =
 
     pick = np.random.default_rng(seed).permutation(len(x))[:rows]
     sample = np.asarray(x[pick], np.float64)
+    linear = 0.0 if tree.init is None else tree.init.shap_values(sample)[0]
     total = np.zeros(x.shape[1])
     for booster in tree.boosters:
-        values = shap.TreeExplainer(booster).shap_values(sample)
-        total += np.abs(np.asarray(values)).mean(0)
+        values = np.asarray(shap.TreeExplainer(booster).shap_values(sample)) + linear
+        total += np.abs(values).mean(0)
     return total / len(tree.boosters)

@@ -4,9 +4,15 @@ An ensemble is ``members`` boosters, each trained with its own seed, row bagging
 sampling, with early stopping on the validation part; its prediction is the members' mean and
 its raw uncertainty their spread (scaled by the pipeline like a Keras ensemble's).
 
+With ``tree_init: "ridge"`` (regression only), a ridge regression on the standardised
+features (:mod:`hub.learning.ridge`) is fitted on the training part first; the boosters are
+trained on its residuals (its predictions as LightGBM's ``init_score``, on the validation part
+too) and every member's prediction adds the ridge back.
+
 Stored as JSON (never pickle): ``{"format": "lightgbm-text", "members": [model text, ...],
-"n_features": int}``, each member LightGBM's own text model format. :func:`load_trees` reads it
-back (the served kind, :mod:`hub.runtime.lightgbm_kind`, uses it on verified bytes).
+"n_features": int}`` and with a ridge ``"init": {...}`` (its coefficients as JSON numbers), each
+member LightGBM's own text model format. :func:`load_trees` reads it back (the served kind,
+:mod:`hub.runtime.lightgbm_kind`, uses it on verified bytes).
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from hub.learning.ridge import Ridge, fit_ridge
+
 FORMAT = "lightgbm-text"
+INITS = ("none", "ridge")
 
 
 @dataclass(frozen=True)
@@ -38,13 +47,18 @@ class TreeParams:
     rounds: int = 4000
     stop: int = 200
     threads: int = 1
+    init: str = "none"  # "ridge": the boosters fit the residuals of a ridge regression
 
     @classmethod
     def from_params(cls, p: Mapping[str, Any]) -> TreeParams:
         """From a recipe's parameters: ``tree_members`` (else ``members``) and any of
         ``tree_learning_rate``, ``tree_leaves``, ``tree_min_child``, ``tree_subsample``,
-        ``tree_colsample``, ``tree_lambda``, ``tree_rounds``, ``tree_stop``."""
+        ``tree_colsample``, ``tree_lambda``, ``tree_rounds``, ``tree_stop``, ``tree_init``
+        (``"none"`` or ``"ridge"``)."""
         d = cls()
+        init = str(p.get("tree_init") or d.init)
+        if init not in INITS:
+            raise ValueError(f"tree_init {init!r}: one of {INITS}")
         return cls(
             members=int(p.get("tree_members", p.get("members", d.members))),
             learning_rate=float(p.get("tree_learning_rate", d.learning_rate)),
@@ -55,21 +69,25 @@ class TreeParams:
             reg_lambda=float(p.get("tree_lambda", d.reg_lambda)),
             rounds=int(p.get("tree_rounds", d.rounds)),
             stop=int(p.get("tree_stop", d.stop)),
+            init=init,
         )
 
 
 class TreeEnsemble:
     """LightGBM boosters whose mean is the prediction (probability of class 1 for a
-    classifier)."""
+    classifier), each on top of the ridge ``init`` when there is one."""
 
-    def __init__(self, boosters: Sequence[Any], n_features: int) -> None:
+    def __init__(self, boosters: Sequence[Any], n_features: int, init: Ridge | None = None) -> None:
         self.boosters = list(boosters)
         self.n_features = n_features
+        self.init = init
 
     def members(self, x: np.ndarray) -> np.ndarray:
-        """Each member's prediction of ``x`` (n, n_features): shape (n, members)."""
+        """Each member's prediction of ``x`` (n, n_features), the ridge's included:
+        shape (n, members)."""
         x = np.asarray(x, np.float64)
-        return np.stack([b.predict(x, num_threads=1) for b in self.boosters], axis=1)
+        out = np.stack([b.predict(x, num_threads=1) for b in self.boosters], axis=1)
+        return out if self.init is None else out + self.init.predict(x)[:, None]
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation over the members, each (n,)."""
@@ -82,11 +100,13 @@ class TreeEnsemble:
 
     def to_json(self) -> bytes:
         """The stored form (see the module docstring)."""
-        doc = {
+        doc: dict[str, Any] = {
             "format": FORMAT,
             "n_features": self.n_features,
             "members": [b.model_to_string() for b in self.boosters],
         }
+        if self.init is not None:
+            doc["init"] = self.init.to_dict()
         return json.dumps(doc).encode("utf-8")
 
 
@@ -101,7 +121,8 @@ def load_trees(data: bytes) -> TreeEnsemble:
     n = int(doc["n_features"])
     if any(b.num_feature() != n for b in boosters):
         raise ValueError("the members' feature counts differ from n_features")
-    return TreeEnsemble(boosters, n)
+    init = Ridge.from_dict(doc["init"], n) if doc.get("init") is not None else None
+    return TreeEnsemble(boosters, n, init)
 
 
 def fit_trees(
@@ -115,8 +136,13 @@ def fit_trees(
     classification: bool = False,
 ) -> TreeEnsemble:
     """Train the members (seeds ``seed * 100 + k``) with early stopping on the validation
-    part; ``x`` float (n, n_features), ``y`` (n,) in the property's unit (0/1 labels)."""
+    part; ``x`` float (n, n_features), ``y`` (n,) in the property's unit (0/1 labels). With
+    ``p.init == "ridge"`` (not for a classifier: ``ValueError``), first a ridge on the training
+    part, whose residuals the members fit."""
     import lightgbm
+
+    if p.init == "ridge" and classification:
+        raise ValueError('tree_init "ridge" is for regression only')
 
     base = {
         "objective": "binary" if classification else "regression",
@@ -134,11 +160,17 @@ def fit_trees(
     }
     x_train = np.asarray(x_train, np.float64)
     x_val = np.asarray(x_val, np.float64)
+    init = fit_ridge(x_train, y_train) if p.init == "ridge" else None
+    start_train = None if init is None else init.predict(x_train)
+    start_val = None if init is None else init.predict(x_val)
     boosters = []
     for k in range(p.members):
         params = {**base, "seed": seed * 100 + k}
-        train = lightgbm.Dataset(x_train, y_train, params={"verbose": -1}, free_raw_data=False)
-        val = lightgbm.Dataset(x_val, y_val, reference=train)
+        train = lightgbm.Dataset(
+            x_train, y_train, init_score=start_train, params={"verbose": -1},
+            free_raw_data=False,
+        )  # fmt: skip
+        val = lightgbm.Dataset(x_val, y_val, init_score=start_val, reference=train)
         booster = lightgbm.train(
             params,
             train,
@@ -152,4 +184,4 @@ def fit_trees(
                 model_str=booster.model_to_string(num_iteration=booster.best_iteration)
             )
         )
-    return TreeEnsemble(boosters, x_train.shape[1])
+    return TreeEnsemble(boosters, x_train.shape[1], init)

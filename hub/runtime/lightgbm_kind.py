@@ -7,7 +7,7 @@ Spec of a version (written by :mod:`hub.learning` for the ``trees`` and ``blend`
      "featurizer": {"name": "chemistry.rdkit2d_morgan", "params": {...}},
      "outputs": [{"name": "log_solubility", "unit": "log10(mol/L)"}],
      "uncertainty": "member_spread", "sigma_scale": 1.9, "upper": null,
-     "trees": {"format": "lightgbm-text", "members": 5},
+     "trees": {"format": "lightgbm-text", "members": 5, "init": "none"},  # or "ridge"
      "blend": {"trees_weight": 0.5, "keras_members": 5},       # optional
      "annotators": [...]}
 
@@ -21,7 +21,10 @@ Output: the mean (trees, or ``trees_weight`` x trees + the rest x MLPs), and as 
 
 ``params: {"explain": "shap"}``: each output's ``explanation`` gives the SHAP values of the
 trees (the ``shap`` library's TreeExplainer, exact for trees) of every feature, averaged over
-the boosters, with the base value; they sum to the trees' prediction minus the base value. The
+the boosters, with the base value; they sum to the trees' prediction minus the base value.
+Trees on a ridge (``"init": "ridge"``): each feature's value adds the ridge's exact linear SHAP
+value (``coef * (x - mean) / scale``) and the base value its intercept, so the sum is still the
+trees' part of the prediction, ridge included (``ridge`` in the answer gives its share). The
 input type's ``explain`` names the features (a chemistry fingerprint bit: its atoms) when it
 takes a ``shap`` argument. ``true`` or ``"atoms"``: the input type's own explanation (atom
 occlusion for molecules).
@@ -120,6 +123,9 @@ class TreePredictor:
         x = np.asarray(row, np.float64)[None, :]
         values = np.mean([np.asarray(e.shap_values(x))[0] for e in self._explainers], axis=0)
         base = float(np.mean([np.ravel(e.expected_value)[0] for e in self._explainers]))
+        if self.trees.init is not None:  # the ridge the boosters start from: exact, linear
+            linear, intercept = self.trees.init.shap_values(x)
+            values, base = values + linear[0], base + intercept
         return values, base
 
     # -- predictions ---------------------------------------------------------------------
@@ -179,6 +185,14 @@ class TreePredictor:
             }
         out["base_value"] = round(base, 6)
         out["trees_prediction"] = round(trees_value, 6)
+        if self.trees.init is not None:
+            linear, intercept = self.trees.init.shap_values(np.asarray(row)[None, :])
+            out["ridge"] = {
+                "prediction": round(float(intercept + linear.sum()), 6),
+                "intercept": round(float(intercept), 6),
+                "note": "the trees fit the residuals of this ridge regression; each feature's "
+                "SHAP value includes its linear term, base_value the intercept",
+            }
         if self.forward is not None:
             out["note"] = (
                 f"SHAP values of the LightGBM part (weight {self.weight:g}); the served "
