@@ -538,9 +538,9 @@ def models_list(
 @models_app.command("show")
 def models_show(name: str) -> None:
     """Print a model card as JSON."""
+    from hub.cards.card import model_card
     from hub.catalog import CatalogStore
     from hub.plugins import load_plugins
-    from hub.service.cards import model_card
 
     try:
         card = model_card(CatalogStore(load_settings().database_url), name, plugins=load_plugins())
