@@ -536,17 +536,27 @@ def models_list(
 
 
 @models_app.command("show")
-def models_show(name: str) -> None:
-    """Print a model card as JSON."""
-    from hub.cards.card import model_card
-    from hub.catalog import CatalogStore
-    from hub.plugins import load_plugins
-
+def models_show(
+    name: str,
+    url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
+) -> None:
+    """Print a model card as JSON (from the local catalog, or from the hub at --url)."""
     try:
-        card = model_card(CatalogStore(load_settings().database_url), name, plugins=load_plugins())
+        if url:
+            from hub.client import HubClient
+
+            with HubClient(url) as client:
+                text = json.dumps(client.model(name))
+        else:
+            from hub.cards.card import model_card
+            from hub.catalog import CatalogStore
+            from hub.plugins import load_plugins
+
+            store = CatalogStore(load_settings().database_url)
+            text = model_card(store, name, plugins=load_plugins()).model_dump_json()
     except HubError as exc:
         fail(exc)
-    console.print_json(card.model_dump_json())
+    console.print_json(text)
 
 
 @models_app.command("alias")

@@ -55,3 +55,39 @@ def test_the_http_layer_re_exports_the_same_card() -> None:
     assert service_cards.model_card is card.model_card
     assert service_schemas.ModelCard is schemas.ModelCard
     assert service_params.prediction_parameters is params.prediction_parameters
+
+
+def test_models_show_with_url_prints_the_served_card(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from hub.catalog import CatalogStore
+    from hub.cli import app
+    from hub.entities import ModelInfo, OutputSpec
+    from hub.runtime import Runtime
+    from hub.service.app import create_app
+    from tests.conftest import serve, settings_for
+
+    settings = settings_for(tmp_path)
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    CatalogStore(settings.database_url).upsert_model(
+        ModelInfo(
+            name="toy.remote",
+            domain="toy",
+            task="regression",
+            title="Toy",
+            description="served",
+            input_type="smiles",
+            outputs=(OutputSpec("y", "1"),),
+        )
+    )
+    runner = CliRunner()
+    local = runner.invoke(app, ["models", "show", "toy.remote"])
+    with serve(create_app(Runtime(settings), warm=False)) as url:
+        remote = runner.invoke(app, ["models", "show", "toy.remote", "--url", url])
+        missing = runner.invoke(app, ["models", "show", "toy.absent", "--url", url])
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    decode = json.JSONDecoder().raw_decode
+    here, there = decode(local.output)[0], decode(remote.output)[0]
+    assert there["usage"]["curl"].startswith(f"curl -s -X POST {url}/v1/models/toy.remote")
+    assert {**here, "usage": None} == {**there, "usage": None}  # the same card
+    assert missing.exit_code != 0
