@@ -15,7 +15,7 @@ app without a network.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,15 +215,7 @@ class HubClient:
         the relaxed :class:`ase.Atoms` with its constraints and a SinglePointCalculator
         (energy, forces, stress: ``get_potential_energy()``), its ``info`` has fmax, converged
         and steps; or the job handle with ``wait=False``."""
-        handle = self.submit(model, "relax", atoms, **params)
-        if not wait:
-            return handle
-        res = handle.wait(progress=progress)
-        final = with_results(decode_atoms(res["atoms"]), res["results"])
-        # not the energy: the calculator holds it, and ASE refuses to write a structure to
-        # extxyz whose info repeats one of its calculator's results
-        final.info.update(fmax=res["fmax"], converged=res["converged"], steps=res["steps"])
-        return final
+        return self._task(model, "relax", atoms, wait, progress, params, _relaxed)
 
     def eos(
         self,
@@ -235,8 +227,7 @@ class HubClient:
         **params: Any,
     ) -> dict[str, Any] | JobHandle:
         """Equation of state as a job: dict with v0 (Å^3), e0 (eV), bulk_modulus_gpa, points."""
-        handle = self.submit(model, "eos", atoms, **params)
-        return handle.wait(progress=progress) if wait else handle
+        return self._task(model, "eos", atoms, wait, progress, params)
 
     def md(
         self,
@@ -250,11 +241,7 @@ class HubClient:
         """MD as a job; returns (frames as a list of :class:`ase.Atoms`, each with its
         potential energy in a SinglePointCalculator; the energies per frame in eV), or the
         job handle with ``wait=False``."""
-        handle = self.submit(model, "md", atoms, **params)
-        if not wait:
-            return handle
-        res = handle.wait(progress=progress)
-        return atoms_from_extxyz(res["extxyz"]), res["energies"]
+        return self._task(model, "md", atoms, wait, progress, params, _trajectory)
 
     def neb(
         self,
@@ -271,12 +258,8 @@ class HubClient:
         Returns the result dict with ``barrier_forward``, ``barrier_backward`` (eV),
         ``energies``, ``highest_image`` and ``images``: the band as :class:`ase.Atoms` with
         SinglePointCalculators; or the job handle with ``wait=False``."""
-        handle = self.submit(model, "neb", {"initial": initial, "final": final}, **params)
-        if not wait:
-            return handle
-        res = handle.wait(progress=progress)
-        res["images"] = [with_results(decode_atoms(i), i["results"]) for i in res["images"]]
-        return res
+        endpoints = {"initial": initial, "final": final}
+        return self._task(model, "neb", endpoints, wait, progress, params, _band)
 
     def vibrations(
         self,
@@ -291,12 +274,7 @@ class HubClient:
         ``relax_fmax``): ``frequencies_cm1`` (imaginary ones negative, flagged in
         ``imaginary``), ``n_imaginary``, ``zpe`` (eV), ``warnings``, and ``atoms``: the
         structure as :class:`ase.Atoms`; or the job handle with ``wait=False``."""
-        handle = self.submit(model, "vibrations", atoms, **params)
-        if not wait:
-            return handle
-        res = handle.wait(progress=progress)
-        res["atoms"] = decode_atoms(res["atoms"])
-        return res
+        return self._task(model, "vibrations", atoms, wait, progress, params, _with_atoms)
 
     def thermo(
         self,
@@ -311,8 +289,25 @@ class HubClient:
         ``temperature_K``, ``pressure_pa``, ``symmetry_number``, ``spin`` and the parameters
         of :meth:`vibrations`): enthalpy, entropy, gibbs_energy (ideal gas) or
         internal_energy, entropy, helmholtz_energy (harmonic), in eV and eV/K."""
-        handle = self.submit(model, "thermo", atoms, **params)
-        return handle.wait(progress=progress) if wait else handle
+        return self._task(model, "thermo", atoms, wait, progress, params)
+
+    def _task(
+        self,
+        model: str,
+        task: str,
+        input: Any,
+        wait: bool,
+        progress: bool,
+        params: dict[str, Any],
+        done: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> Any:
+        """Submit ``task`` as a job; with ``wait``, its result (through ``done`` when given:
+        ASE objects out), else the job handle."""
+        handle = self.submit(model, task, input, **params)
+        if not wait:
+            return handle
+        res = handle.wait(progress=progress)
+        return done(res) if done is not None else res
 
     def publish(
         self,
@@ -383,3 +378,27 @@ class HubClient:
             data={"manifest": json.dumps({k: v for k, v in manifest.items() if v is not None})},
             timeout=timeout_s,
         )
+
+
+# -- job results as ASE objects --------------------------------------------------------------
+def _relaxed(res: dict[str, Any]) -> Atoms:
+    """The relaxed structure with its SinglePointCalculator; ``info``: fmax, converged, steps
+    (not the energy: the calculator holds it, and ASE refuses to write a structure to extxyz
+    whose info repeats one of its calculator's results)."""
+    final = with_results(decode_atoms(res["atoms"]), res["results"])
+    final.info.update(fmax=res["fmax"], converged=res["converged"], steps=res["steps"])
+    return final
+
+
+def _trajectory(res: dict[str, Any]) -> tuple[list[Atoms], list[float]]:
+    return atoms_from_extxyz(res["extxyz"]), res["energies"]
+
+
+def _band(res: dict[str, Any]) -> dict[str, Any]:
+    res["images"] = [with_results(decode_atoms(i), i["results"]) for i in res["images"]]
+    return res
+
+
+def _with_atoms(res: dict[str, Any]) -> dict[str, Any]:
+    res["atoms"] = decode_atoms(res["atoms"])
+    return res
