@@ -314,7 +314,9 @@ SOLUBILITY = property_recipe(
         "Predicts the aqueous solubility of a small organic molecule as log10 of its molar "
         "solubility at room temperature. "
         + BLEND.format(t=5, n=5, what="RDKit 2D descriptors")
-        + "Trained on the ESOL "
+        + "The trees fit the residuals of a ridge regression on the standardised descriptors "
+        "(added back to their prediction, so the linear trend carries beyond the training "
+        "range). Trained on the ESOL "
         "(Delaney) set of 1128 measured compounds. Intended for drug-like and environmental "
         "organics; not for salts' dissolution equilibria, polymers or inorganic compounds.",
         OutputSpec("log_solubility", "log10(mol/L)", "log10 of the aqueous solubility"),
@@ -329,6 +331,7 @@ SOLUBILITY = property_recipe(
         "MoleculeNet (Wu et al., Chem. Sci. 9, 513 (2018))",
     ),
     family="blend",
+    tree_init="ridge",
     minutes=7,
 )
 
