@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.artifacts import sha256_bytes
 from hub.entities import Version, VersionCreate
-from hub.errors import HubError, IntegrityError, InvalidRequest, NotFound
+from hub.errors import CallerError, HubError, IntegrityError, InvalidRequest, NotFound
 from hub.plugins import LoadContext, PluginRegistry
 
 # sha256 of the Keras files that passed the sandbox in this process -> their output columns
@@ -143,11 +143,11 @@ def check_loads(
     try:
         predictor = kind.load(version, LoadContext(plugins, _reader(staged), max_input_chars))
         if example is not None:
-            params = check_params(kind.params, {}).model_dump()
+            params = check_params(kind.params_for(version, plugins), {}).model_dump()
             predictor.predict([example], params)
-    except HubError:
+    except (CallerError, IntegrityError):
         raise
-    except Exception as exc:  # a plugin's loader or model failing on foreign input
+    except Exception as exc:  # a kind's loader (PluginError) or the model failing on the pack
         raise InvalidRequest(
             f"the pack's model does not load or run on this hub ({type(exc).__name__}: "
             f"{str(exc)[:300]})",
