@@ -24,12 +24,14 @@
   ``HUB_ANONYMOUS_RATE_PER_MINUTE`` (300) and ``HUB_ANONYMOUS_ITEMS_PER_DAY`` (1000000) per
   client address without a key; 0 means no limit (items are cost units: hub.auth.quotas)
 - ``HUB_AUDIT_FLUSH_S`` (1.0): most seconds an audit row waits in memory before its write
-- ``HUB_DEADLINE_S`` (``keras=300,simulator=120,*=120``): seconds a predict request may run, per
-  model kind (``*``: any other kind); items not done by then get ``deadline_exceeded``
-- ``HUB_MAX_BATCH_COST`` (``keras=2000000,simulator=20000,*=200000``): most total estimated
-  cost of one predict request, per model kind (413 ``too_expensive`` over it); an item's cost
-  is its input type's estimate (atoms for structures, characters for SMILES)
-- ``HUB_KIND_THREADS`` (``keras=8,simulator=2,*=4``): predictions of a kind running at once
+- ``HUB_DEADLINE_S`` (``keras=300,lightgbm=300,simulator=120,*=120``): seconds a predict
+  request may run, per model kind (``*``: any other kind); items not done by then get
+  ``deadline_exceeded``
+- ``HUB_MAX_BATCH_COST`` (``keras=2000000,lightgbm=2000000,simulator=20000,*=200000``): most
+  total estimated cost of one predict request, per model kind (413 ``too_expensive`` over it);
+  an item's cost is its input type's estimate (atoms for structures, characters for SMILES)
+- ``HUB_KIND_THREADS`` (``keras=8,lightgbm=8,simulator=2,*=4``): predictions of a kind running
+  at once
   (others wait without holding a thread, so liveness and cheap models stay responsive)
 - ``HUB_PREDICTION_CACHE`` (``auto``): the prediction cache (hub.runtime.cache): ``auto`` is
   Redis when ``HUB_REDIS_URL`` is set, else an LRU in each process; ``memory``, ``redis``,
@@ -59,9 +61,15 @@ from pathlib import Path
 
 # A full batch must fit its deadline: 20,000 SMILES (HUB_MAX_BATCH) through the descriptor
 # featurizer take about 100 s on an idle 2-core machine, twice that when it is shared.
-DEFAULT_DEADLINE_S = {"keras": 300.0, "simulator": 120.0, "*": 120.0}
-DEFAULT_BATCH_COST = {"keras": 2_000_000.0, "simulator": 20_000.0, "*": 200_000.0}
-DEFAULT_KIND_THREADS = {"keras": 8, "simulator": 2, "*": 4}
+DEFAULT_DEADLINE_S = {"keras": 300.0, "lightgbm": 300.0, "simulator": 120.0, "*": 120.0}
+# a learned model of descriptors (keras, lightgbm) costs one unit per input: 2,000,000 inputs
+DEFAULT_BATCH_COST = {
+    "keras": 2_000_000.0,
+    "lightgbm": 2_000_000.0,
+    "simulator": 20_000.0,
+    "*": 200_000.0,
+}
+DEFAULT_KIND_THREADS = {"keras": 8, "lightgbm": 8, "simulator": 2, "*": 4}
 DEFAULT_CACHE_KINDS = {"keras": 1, "simulator": 0, "*": 1}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
