@@ -15,7 +15,7 @@ _LAZY = {
     "export_model": "hub.packs",
     "import_model": "hub.packs",
     "screen": "hub.screening",  # bulk screening on Dask (issue 16)
-    "calculate": "hub.client.calculator",  # many structures in one request, as ASE atoms
+    "calculate": "hub.client.http",  # many structures in one request, as ASE atoms
 }
 
 

@@ -9,8 +9,9 @@ positions travel as base64 of little-endian float64 (compact and exact, see
 It needs only something that predicts (:class:`Predicts`, which :class:`~hub.client.HubClient`
 is), so it does not import the client.
 
-:func:`calculate` (``hub.calculate``) scores many structures in one request and returns them as
-ASE atoms with a :class:`~ase.calculators.singlepoint.SinglePointCalculator` each.
+:func:`calculate` (behind ``HubClient.calculate`` and ``hub.calculate``) scores many structures
+in one request and returns them as ASE atoms with a
+:class:`~ase.calculators.singlepoint.SinglePointCalculator` each.
 """
 
 from __future__ import annotations
@@ -96,9 +97,7 @@ def calculate(
     atoms: Atoms | Sequence[Atoms],
     *,
     model: str,
-    client: Predicts | None = None,
-    url: str | None = None,
-    api_key: str | None = None,
+    client: Predicts,
     chunk: int = 500,
     errors: str = "raise",
 ) -> Atoms | list[Atoms | None]:
@@ -107,38 +106,24 @@ def calculate(
     with a :class:`SinglePointCalculator` (``get_potential_energy()`` in eV, ``get_forces()``
     in eV/Å, ``get_stress()`` in eV/Å^3), one :class:`ase.Atoms` for one.
 
-    ``client`` (a :class:`~hub.client.HubClient`), else a client of ``url`` (default
-    ``HUB_URL`` or ``http://127.0.0.1:8000``) and ``api_key``. A structure the hub refuses
-    raises :class:`HubCalculatorError` (its index in the message), or is ``None`` in the list
-    with ``errors="ignore"``."""
-    import os
-
+    ``client``: a :class:`~hub.client.HubClient` (``hub.calculate`` makes one from a URL). A
+    structure the hub refuses raises :class:`HubCalculatorError` (its index in the message),
+    or is ``None`` in the list with ``errors="ignore"``."""
     if errors not in ("raise", "ignore"):
         raise ValueError("errors must be 'raise' or 'ignore'")
     single = is_atoms(atoms)
     structures = [atoms] if single else list(atoms)  # type: ignore[list-item, arg-type]
-    own = None
-    if client is None:
-        from hub.client.http import HubClient
-
-        own = client = HubClient(url or os.environ.get("HUB_URL", "http://127.0.0.1:8000"),
-                                 api_key=api_key)  # fmt: skip
-    try:
-        results: list[Atoms | None] = []
-        for start in range(0, len(structures), chunk):
-            part = structures[start : start + chunk]
-            pred = client.predict(model, [encode_atoms(a) for a in part])
-            for k, (a, out) in enumerate(zip(part, pred.outputs, strict=True)):
-                if "error" in out:
-                    if errors == "raise":
-                        err = out["error"]
-                        raise HubCalculatorError(
-                            err["code"], f"structure {start + k}: {err['message']}"
-                        )
-                    results.append(None)
-                else:
-                    results.append(attach(a, out))
-    finally:
-        if own is not None:
-            own.close()  # type: ignore[attr-defined]
+    results: list[Atoms | None] = []
+    for start in range(0, len(structures), chunk):
+        part = structures[start : start + chunk]
+        pred = client.predict(model, [encode_atoms(a) for a in part])
+        for k, (a, out) in enumerate(zip(part, pred.outputs, strict=True)):
+            if "error" in out:
+                if errors == "raise":
+                    err = out["error"]
+                    where = f"structure {start + k}"
+                    raise HubCalculatorError(err["code"], f"{where}: {err['message']}")
+                results.append(None)
+            else:
+                results.append(attach(a, out))
     return results[0] if single else results  # type: ignore[return-value]

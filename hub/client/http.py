@@ -15,6 +15,7 @@ app without a network.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from hub.client.atoms import atoms_from_extxyz, batch_of, decode_atoms, with_results
-from hub.client.calculator import HubCalculator, calculate
+from hub.client.calculator import HubCalculator
+from hub.client.calculator import calculate as calculate_with
 from hub.client.jobs import JobHandle, submit
 from hub.client.predictions import Predictions
 from hub.client.transport import Transport
@@ -155,7 +157,7 @@ class HubClient:
     ) -> Atoms | list[Atoms | None]:
         """Energy, forces and stress of one structure or many in one request per ``chunk``,
         as copies with a SinglePointCalculator (:func:`hub.client.calculator.calculate`)."""
-        return calculate(atoms, model=model, client=self, chunk=chunk, errors=errors)
+        return calculate_with(atoms, model=model, client=self, chunk=chunk, errors=errors)
 
     def submit(
         self, model: str, task: str, atoms: Atoms | dict[str, Any] | str, **params: Any
@@ -402,3 +404,18 @@ def _band(res: dict[str, Any]) -> dict[str, Any]:
 def _with_atoms(res: dict[str, Any]) -> dict[str, Any]:
     res["atoms"] = decode_atoms(res["atoms"])
     return res
+
+
+def calculate(
+    atoms: Atoms | Sequence[Atoms],
+    *,
+    model: str,
+    url: str | None = None,
+    api_key: str | None = None,
+    chunk: int = 500,
+    errors: str = "raise",
+) -> Atoms | list[Atoms | None]:
+    """``hub.calculate``: :meth:`HubClient.calculate` on a client of ``url`` (default
+    ``HUB_URL`` or ``http://127.0.0.1:8000``) with ``api_key`` (default ``HUB_API_KEY``)."""
+    with HubClient(url or os.environ.get("HUB_URL", "http://127.0.0.1:8000"), api_key=api_key) as c:
+        return c.calculate(atoms, model=model, chunk=chunk, errors=errors)

@@ -23,7 +23,7 @@ import os
 import socket
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
@@ -145,7 +145,9 @@ class _Lean:
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                self._conn.request("POST", self.prefix + path, data, self.headers)
+                # percent-encoded as httpx does (a reference with a space is the hub's to refuse)
+                target = self.prefix + quote(path, safe="/:@%")
+                self._conn.request("POST", target, data, self.headers)
                 resp = self._conn.getresponse()
                 content = resp.read()
             except (OSError, http.client.HTTPException) as exc:
