@@ -43,13 +43,22 @@ def check_params(model: type[Params], params: Any, *, what: str = "parameters") 
     try:
         return model(**params)
     except ValidationError as exc:
-        problems = [
-            {"param": ".".join(str(x) for x in e["loc"]) or "params", "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
+        problems = _problems(exc)
         text = "; ".join(f"{p['param']}: {p['message']}" for p in problems[:5])
         known = ", ".join(model.model_fields) or "none"
         raise InvalidRequest(f"invalid {what}: {text} ({what}: {known})", errors=problems) from exc
+
+
+def _problems(exc: ValidationError) -> list[dict[str, str]]:
+    """One entry per bad parameter: pydantic reports a value that fits no member of a union
+    (``explain: bool | "atoms" | "shap"``) once per member, under the member's name."""
+    by_param: dict[str, list[str]] = {}
+    for e in exc.errors(include_url=False, include_input=False):
+        loc = e["loc"]
+        at = [str(x) for x in loc[1:] if isinstance(x, int)]  # an item of a list parameter
+        message = f"item {'.'.join(at)}: {e['msg']}" if at else e["msg"]
+        by_param.setdefault(str(loc[0]) if loc else "params", []).append(message)
+    return [{"param": p, "message": "; or ".join(dict.fromkeys(m))} for p, m in by_param.items()]
 
 
 def params_schema(model: type[Params] | None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ missing row :class:`~hub.errors.NotFound`.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -230,7 +232,8 @@ class CatalogStore:
         Artifacts must already be in the artifact store: the row is written only after them,
         so a version never points at a missing file.
         """
-        for attempt in range(5):
+        tries = 20
+        for attempt in range(tries):
             try:
                 with self.session() as s:
                     # Lock the model row (PostgreSQL) so concurrent registrations take turns;
@@ -278,8 +281,11 @@ class CatalogStore:
                     s.flush()
                     return row.to_entity()
             except AlreadyExists:
-                if attempt == 4:  # another writer took the number five times in a row
+                if attempt == tries - 1:  # another writer took the number every time
                     raise
+                # SQLite's reads take no write lock: writers that read the same next number
+                # collide; a short random pause lets them take turns (PostgreSQL locks above)
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise AssertionError("unreachable")
 
     def get_version(self, name: str, version: int, *, caller: Caller | None = None) -> Version:

@@ -56,6 +56,7 @@ from hub.runtime.cache import (
 RESOLVE_TTL_S = 1.0
 DISCONNECT_POLL_S = 0.2
 INLINE_MAX = 256  # most inputs of a request prepared on the event loop (cost estimate)
+MICROBATCH_WORK_S = 0.05  # most expected work of a request that may be micro-batched
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,10 @@ class Runtime:
             # tiny work (a small structure through a fast engine): a thread hop would cost
             # more than the work itself, and a remote ASE calculator waits on every call
             return work(inputs, self.budget(version.kind))
-        if s.microbatch_ms > 0 and len(inputs) <= s.microbatch_max:
+        # gathered with others only when its work is known to be short: a gathered batch runs
+        # without watching its callers' connections, so a long one must run on its own
+        short = pace is not None and pace * cost <= MICROBATCH_WORK_S
+        if s.microbatch_ms > 0 and len(inputs) <= s.microbatch_max and short:
             key = (self.token(version), params_token(checked), cache)
             return await self._batcher().run(
                 key, inputs, lambda batch: self._in_thread(version, work, batch, None)

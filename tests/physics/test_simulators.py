@@ -45,7 +45,10 @@ def test_xtb_matches_tblite_directly(runtime) -> None:  # noqa: ANN001
         "dipole": "D",
         "charges": "e",
         "homo_lumo_gap": "eV",
+        "total_charge": "e",  # the electronic state it computed (issue 21)
+        "uhf": "unpaired electrons",
     }
+    assert out["value"]["total_charge"] == 0 and out["value"]["uhf"] == 0
     assert 1.5 < np.linalg.norm(out["value"]["dipole"]) < 3.0  # water: about 2 D
     assert abs(sum(out["value"]["charges"])) < 1e-6
     assert 5 < out["value"]["homo_lumo_gap"] < 20
