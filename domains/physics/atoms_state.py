@@ -27,6 +27,7 @@ import numpy as np
 from ase import Atoms
 
 from hub.sdk import ItemError
+from hub.sdk.ase import plain_json
 
 MAX_CONSTRAINTS = 1000
 MAX_ABS_CHARGE = 1000  # e, total charge of a structure
@@ -187,24 +188,11 @@ def apply_state(atoms: Atoms, raw: dict[str, Any]) -> Atoms:
     return atoms
 
 
-def _plain(x: Any) -> Any:
-    """JSON-able copy of a constraint's dict (numpy arrays and scalars as lists and numbers)."""
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
-
-
 def state_to_json(atoms: Atoms) -> dict[str, Any]:
     """The keys of :func:`apply_state` that ``atoms`` has (none when it has none)."""
     out: dict[str, Any] = {}
     if atoms.constraints:
-        out["constraints"] = [_plain(c.todict()) for c in atoms.constraints]
+        out["constraints"] = [plain_json(c.todict()) for c in atoms.constraints]
     if atoms.has("initial_magmoms"):
         out["initial_magmoms"] = atoms.get_initial_magnetic_moments().tolist()
     if atoms.has("initial_charges"):

@@ -19,22 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hub.sdk.ase import plain_json
+
 if TYPE_CHECKING:
     from ase import Atoms
 
 __all__ = ["atoms_from_extxyz", "decode_atoms", "encode_atoms", "is_atoms", "to_wire"]
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
 
 
 def encode_atoms(atoms: Atoms) -> dict[str, Any]:
@@ -50,7 +40,7 @@ def encode_atoms(atoms: Atoms) -> dict[str, Any]:
     if atoms.cell.rank or atoms.pbc.any():
         out["cell"] = atoms.cell.array.tolist()
     if atoms.constraints:
-        out["constraints"] = [_plain(c.todict()) for c in atoms.constraints]
+        out["constraints"] = [plain_json(c.todict()) for c in atoms.constraints]
     if atoms.has("initial_magmoms"):
         out["initial_magmoms"] = atoms.get_initial_magnetic_moments().tolist()
     if atoms.has("initial_charges"):

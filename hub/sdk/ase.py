@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ase_results"]
+__all__ = ["ase_results", "plain_json"]
 
 
 def ase_results(value: dict[str, Any]) -> dict[str, Any]:
@@ -29,3 +29,17 @@ def ase_results(value: dict[str, Any]) -> dict[str, Any]:
         results["magmoms"] = np.asarray(value["magmoms"], dtype=float)
         results["magmom"] = float(results["magmoms"].sum())
     return results
+
+
+def plain_json(x: Any) -> Any:
+    """A JSON-able copy of ``x``: numpy arrays and scalars inside dicts, lists and tuples as
+    lists and numbers (what ASE's ``todict()`` of a constraint, say, holds)."""
+    if isinstance(x, dict):
+        return {k: plain_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [plain_json(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
