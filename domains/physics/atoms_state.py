@@ -15,8 +15,8 @@ JSON keys read by :func:`apply_state` (all optional; ``n`` is the number of atom
 Typed errors (:class:`~hub.errors.ItemError`): ``unknown_constraint`` (a type not listed
 above), ``constraint_index_out_of_range`` (an atom index outside 0..n-1), ``invalid_constraint``
 (a malformed one: keys, types, a zero direction, a bond of an atom with itself),
-``invalid_atoms`` (malformed moments, charges, charge or uhf). :func:`state_to_json` writes
-them back, so a job's result keeps its constraints.
+``invalid_atoms`` (malformed moments, charges, charge or uhf). :func:`hub.sdk.ase.state_json`
+writes them back (the client sends the same JSON), so a job's result keeps its constraints.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 from ase import Atoms
 
 from hub.sdk import ItemError
-from hub.sdk.ase import plain_json
 
 MAX_CONSTRAINTS = 1000
 MAX_ABS_CHARGE = 1000  # e, total charge of a structure
@@ -186,18 +185,3 @@ def apply_state(atoms: Atoms, raw: dict[str, Any]) -> Atoms:
             raise _bad(f"'constraints' must be a list of at most {MAX_CONSTRAINTS} constraints")
         atoms.set_constraint([parse_constraint(c, n) for c in constraints])
     return atoms
-
-
-def state_to_json(atoms: Atoms) -> dict[str, Any]:
-    """The keys of :func:`apply_state` that ``atoms`` has (none when it has none)."""
-    out: dict[str, Any] = {}
-    if atoms.constraints:
-        out["constraints"] = [plain_json(c.todict()) for c in atoms.constraints]
-    if atoms.has("initial_magmoms"):
-        out["initial_magmoms"] = atoms.get_initial_magnetic_moments().tolist()
-    if atoms.has("initial_charges"):
-        out["initial_charges"] = atoms.get_initial_charges().tolist()
-    for key in ("charge", "uhf"):
-        if key in atoms.info:
-            out[key] = int(atoms.info[key])
-    return out

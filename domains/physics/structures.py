@@ -44,8 +44,9 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
-from domains.physics.atoms_state import apply_state, state_to_json
+from domains.physics.atoms_state import apply_state
 from hub.sdk import ItemError
+from hub.sdk.ase import state_json
 
 MAX_ATOMS = 5000
 MIN_DISTANCE = 0.5  # Å; closer atoms are almost certainly an input error
@@ -359,7 +360,7 @@ def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
         "positions": atoms.positions.tolist(),
         "cell": atoms.cell.array.tolist(),
         "pbc": atoms.pbc.tolist(),
-    } | state_to_json(atoms)
+    } | state_json(atoms)
 
 
 def embed_smiles(smiles: str, seed: int = 42) -> Atoms:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hub.sdk.ase import plain_json
+from hub.sdk.ase import state_json
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -39,16 +39,7 @@ def encode_atoms(atoms: Atoms) -> dict[str, Any]:
     }
     if atoms.cell.rank or atoms.pbc.any():
         out["cell"] = atoms.cell.array.tolist()
-    if atoms.constraints:
-        out["constraints"] = [plain_json(c.todict()) for c in atoms.constraints]
-    if atoms.has("initial_magmoms"):
-        out["initial_magmoms"] = atoms.get_initial_magnetic_moments().tolist()
-    if atoms.has("initial_charges"):
-        out["initial_charges"] = atoms.get_initial_charges().tolist()
-    for key in ("charge", "uhf"):
-        if atoms.info.get(key) is not None:
-            out[key] = int(atoms.info[key])
-    return out
+    return out | state_json(atoms)
 
 
 def is_atoms(x: Any) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ase_results", "plain_json"]
+__all__ = ["ase_results", "plain_json", "state_json"]
 
 
 def ase_results(value: dict[str, Any]) -> dict[str, Any]:
@@ -43,3 +43,20 @@ def plain_json(x: Any) -> Any:
     if isinstance(x, np.generic):
         return x.item()
     return x
+
+
+def state_json(atoms: Any) -> dict[str, Any]:
+    """What an :class:`ase.Atoms` carries beside its geometry, as JSON (none of the keys when
+    it carries none): ``constraints`` (ASE's own dict form), ``initial_magmoms``,
+    ``initial_charges``, and ``charge`` and ``uhf`` from its ``info``."""
+    out: dict[str, Any] = {}
+    if atoms.constraints:
+        out["constraints"] = [plain_json(c.todict()) for c in atoms.constraints]
+    if atoms.has("initial_magmoms"):
+        out["initial_magmoms"] = atoms.get_initial_magnetic_moments().tolist()
+    if atoms.has("initial_charges"):
+        out["initial_charges"] = atoms.get_initial_charges().tolist()
+    for key in ("charge", "uhf"):
+        if atoms.info.get(key) is not None:
+            out[key] = int(atoms.info[key])
+    return out
