@@ -33,6 +33,8 @@
 - ``HUB_KIND_THREADS`` (``keras=8,lightgbm=8,simulator=2,*=4``): predictions of a kind running
   at once
   (others wait without holding a thread, so liveness and cheap models stay responsive)
+- ``HUB_KIND_PROCESSES`` (``simulator=<cores>,*=0``): worker processes that run a model kind's
+  predictions outside the API process (hub.runtime.procpool); 0 runs them in its threads
 - ``HUB_PREDICTION_CACHE`` (``auto``): the prediction cache (hub.runtime.cache): ``auto`` is
   Redis when ``HUB_REDIS_URL`` is set, else an LRU in each process; ``memory``, ``redis``,
   ``off``. ``HUB_CACHE_ENTRIES`` (50000): outputs kept in process; ``HUB_CACHE_TTL_S`` (86400):
@@ -71,6 +73,8 @@ DEFAULT_BATCH_COST = {
 }
 DEFAULT_KIND_THREADS = {"keras": 8, "lightgbm": 8, "simulator": 2, "*": 4}
 DEFAULT_CACHE_KINDS = {"keras": 1, "simulator": 0, "*": 1}
+# simulators (xTB, EMT, universal potentials) hold the GIL and may abort: out of the API process
+DEFAULT_KIND_PROCESSES = {"simulator": os.cpu_count() or 1, "*": 0}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
 
@@ -126,6 +130,7 @@ class Settings:
     deadline_s: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_S))
     max_batch_cost: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BATCH_COST))
     kind_threads: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_THREADS))
+    kind_processes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_PROCESSES))
     # prediction cache (hub.runtime.cache) and micro-batching (hub.runtime.batching)
     prediction_cache: str = "auto"
     cache_entries: int = 50_000
@@ -148,7 +153,8 @@ class Settings:
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
-        ``kind_threads``, ``cache_kinds``) for model kind ``kind``, else its ``*`` entry."""
+        ``kind_threads``, ``kind_processes``, ``cache_kinds``) for model kind ``kind``, else
+        its ``*`` entry."""
         values: dict[str, float] = getattr(self, setting)
         return values.get(kind, values.get("*", next(iter(values.values()))))
 
@@ -185,6 +191,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         deadline_s=parse_per_kind(env.get("HUB_DEADLINE_S"), DEFAULT_DEADLINE_S),
         max_batch_cost=parse_per_kind(env.get("HUB_MAX_BATCH_COST"), DEFAULT_BATCH_COST),
         kind_threads=parse_per_kind(env.get("HUB_KIND_THREADS"), DEFAULT_KIND_THREADS, int),
+        kind_processes=parse_per_kind(env.get("HUB_KIND_PROCESSES"), DEFAULT_KIND_PROCESSES, int),
         prediction_cache=env.get("HUB_PREDICTION_CACHE") or "auto",
         cache_entries=int(env.get("HUB_CACHE_ENTRIES") or 50_000),
         cache_ttl_s=float(env.get("HUB_CACHE_TTL_S") or 86_400.0),
