@@ -10,7 +10,11 @@ its input type's per-item :attr:`~hub.plugins.InputType.cost`) is bounded per ki
 Concurrency: :meth:`Runtime.predict_async` runs the work in a thread, at most
 ``Settings.kind_threads[kind]`` at once per model kind; requests over that wait without
 holding a thread, so expensive simulators cannot take AnyIO's shared thread pool (which the
-other routes use) and a cheap Keras prediction never queues behind them.
+other routes use) and a cheap Keras prediction never queues behind them. A kind with
+``Settings.kind_processes[kind]`` > 0 (simulators, by default) runs instead in that many warm
+worker processes (:mod:`hub.runtime.procpool`): its engines neither hold this process's GIL
+nor take it down when they abort. (:meth:`Runtime.predict`, for Python callers and job
+workers, always runs in the calling thread.)
 
 Speed (docs/performance.md): outputs are cached per version, input and parameters
 (:mod:`hub.runtime.cache`; a hit is marked ``"cached": true`` on its item, and an input
@@ -103,7 +107,11 @@ class Runtime:
         *,
         store: CatalogStore | None = None,
         plugins: PluginRegistry | None = None,
+        plugins_ref: str | None = None,
     ) -> None:
+        """``plugins_ref`` (``module:attr``): where worker processes find ``plugins`` when it
+        is not the installed plugins; without it, a runtime given its own ``plugins`` runs
+        every kind in its threads."""
         self.settings = settings or load_settings()
         self.store = store or CatalogStore(self.settings.database_url)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
@@ -125,6 +133,9 @@ class Runtime:
         self._tokens: dict[tuple[str, int, Any], bytes] = {}
         self._batchers: dict[int, MicroBatcher] = {}
         self._pace: dict[tuple[str, int], float] = {}  # seconds per cost unit, per version
+        self._plugins_ref = plugins_ref
+        self._poolable = plugins is None or plugins_ref is not None
+        self._pools: set[Any] = set()  # the worker pools this runtime used
 
     def resolve(self, ref: str) -> Version:
         """The version ``ref`` points at, remembered for ``RESOLVE_TTL_S`` seconds: a
@@ -349,6 +360,9 @@ class Runtime:
         concurrent requests of the same version and parameters), a large one on its own,
         watching ``disconnected``."""
 
+        pool = self.pool(version.kind)
+        if pool is not None:
+            return await self._in_pool(pool, version, inputs, checked, disconnected, cache)
         pace_key = (version.model, version.version)
         cost = batch_cost(inputs, getattr(getattr(predictor, "input_type", None), "cost", None))
 
@@ -374,6 +388,54 @@ class Runtime:
                 key, inputs, lambda batch: self._in_thread(version, work, batch, None)
             )
         return await self._in_thread(version, work, inputs, disconnected)
+
+    def pool(self, kind: str) -> Any:
+        """The :class:`~hub.runtime.procpool.ProcessPool` running model kind ``kind`` (None:
+        it runs in this process's threads, ``kind_processes`` 0)."""
+        n = int(self.settings.for_kind("kind_processes", kind))
+        if n <= 0 or not self._poolable:
+            return None
+        from hub.runtime.procpool import pool_for
+
+        pool = pool_for(kind, n, self._plugins_ref)
+        self._pools.add(pool)
+        return pool
+
+    async def _in_pool(
+        self,
+        pool: Any,
+        version: Version,
+        inputs: Sequence[Any],
+        checked: Mapping[str, Any],
+        disconnected: Callable[[], Awaitable[bool]] | None,
+        cache: bool,
+    ) -> list[dict[str, Any]]:
+        """``inputs`` through the kind's worker processes (and the cache if ``cache``)."""
+        import anyio.to_thread
+
+        budget = self.budget(version.kind)
+        s = self.settings
+        where = str(s.artifacts_dir)
+
+        async def call(batch: Sequence[Any]) -> list[dict[str, Any]]:
+            return await pool.run(
+                version, batch, dict(checked), budget, disconnected,
+                artifacts=where, max_chars=s.max_input_chars,
+            )  # fmt: skip
+
+        run = self._cached_run(version, checked) if cache else None
+        if run is None:
+            return await call(inputs)
+        slots, todo, at = await anyio.to_thread.run_sync(run.lookup, inputs)
+        done = await call([inputs[i] for i in todo]) if todo else []
+        return await anyio.to_thread.run_sync(run.fill, slots, todo, at, done)
+
+    def close_pools(self) -> None:
+        """Stop the worker processes of this runtime's kinds (made again on next use)."""
+        from hub.runtime.procpool import close_pools
+
+        pools, self._pools = list(self._pools), set()
+        close_pools(pools)
 
     def _learn_pace(self, key: tuple[str, int], cost: float, elapsed_s: float) -> None:
         """Remember how long a version takes per cost unit (a moving average)."""
@@ -457,11 +519,23 @@ class Runtime:
 
     def warm(self) -> list[str]:
         """Load the default version of every model now; return what was loaded."""
-        loaded = []
+        from hub.runtime.procpool import version_plain
+
+        loaded, pools = [], set()
         for model in self.store.list_models(include_private=True, limit=10_000)[0]:
             try:
-                self.predictor(self.store.resolve(model.name))
+                version = self.store.resolve(model.name)
+                predictor = self.predictor(version)
+                pool = self.pool(version.kind)
+                if pool is not None:  # loaded by each worker process before it takes work
+                    where = str(self.settings.artifacts_dir)
+                    pool.warm(version_plain(version), where, self.settings.max_input_chars)
+                    pools.add(pool)
+                elif hasattr(predictor, "warm"):
+                    predictor.warm()
                 loaded.append(model.name)
             except Exception:  # noqa: BLE001 - one broken model must not stop the others
                 continue
+        for pool in pools:
+            pool.start()
         return loaded

@@ -1,12 +1,15 @@
 """The ``simulator`` model kind: a physics engine from a domain plugin, run per structure.
 
 Spec: ``{"simulator": "physics.emt", "params": {...}}``. The catalog stores only the engine's
-name and parameters; the code is the plugin's.
+name and parameters; the code is the plugin's. The engine is built on first use (or
+:meth:`SimulatorPredictor.warm`): an API process whose simulators run in worker processes
+(:mod:`hub.runtime.procpool`) never builds them (a universal potential's weights stay out of it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,9 +34,23 @@ class SimulatorPredictor:
         self.version = version
         self.simulator = ctx.plugins.simulator(version.spec["simulator"])
         self.params = dict(version.spec.get("params", {}))
-        self.compute = self.simulator.build(**self.params)
+        self._compute: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
         self.input_type = ctx.plugins.input_type(self.simulator.input_type)
         self.max_chars = ctx.max_input_chars
+
+    @property
+    def compute(self) -> Callable[..., Any]:
+        """The engine, built from the version's parameters on first use (once)."""
+        if self._compute is None:
+            with self._lock:
+                if self._compute is None:
+                    self._compute = self.simulator.build(**self.params)
+        return self._compute
+
+    def warm(self) -> None:
+        """Build the engine now."""
+        self.compute  # noqa: B018 - built on first access
 
     def predict(
         self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
@@ -44,10 +61,11 @@ class SimulatorPredictor:
         units = dict(self.simulator.units)
         given = {k: v for k, v in params.items() if v is not None}
         shown = self.params | given
+        engine_fn = self.compute
 
         def compute(_: int, raw: Any) -> dict[str, Any]:
             obj = parse_item(self.input_type.parse, raw, self.max_chars)
-            result = dict(self.compute(obj, **given))
+            result = dict(engine_fn(obj, **given))
             engine = result.pop("engine", self.simulator.name)
             extra = self.input_type.describe(obj) if self.input_type.describe else {}
             value = {k: _jsonable(v) for k, v in result.items()}
