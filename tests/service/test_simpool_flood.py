@@ -40,6 +40,7 @@ def test_liveness_and_single_smiles_under_a_flood_of_simulations(home: Path) -> 
     runtime = Runtime(settings)
     runtime.warm()  # the keras model here, the simulators in the pool's children
     pool = runtime.pool("simulator")
+    assert pool.wait_ready(300)  # the children loaded the engines before the flood
     with serve(create_app(runtime, warm=False)) as url:
         out = flood(url, CLIENTS, SAMPLES)
     live, smiles = out["live"], out["smiles"]
