@@ -45,7 +45,16 @@ def local_cluster(n_workers: int = 0) -> Any:
 
             n = n_workers or _cores()
             environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-            dask.config.set({"distributed.nanny.pre-spawn-environ": environ | WORKER_ENV})
+            dask.config.set(
+                {
+                    "distributed.nanny.pre-spawn-environ": environ | WORKER_ENV,
+                    # A worker that died (a job past its limits ends its process) is started
+                    # again by its nanny; Dask's default closes a nanny whose new worker is not
+                    # back within 15 s (a busy host needs longer to import the plugins), and the
+                    # cluster would shrink for good.
+                    "distributed.deploy.lost-worker-timeout": "1 day",
+                }
+            )
             _cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
