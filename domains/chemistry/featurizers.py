@@ -125,6 +125,10 @@ class RDKitFeaturizer:
         self._allowed = frozenset(elements) if elements else None
         self.width = n_bits + len(self.names)
         self.parallel_threshold = PARALLEL_THRESHOLD  # batches from this size use the pool
+        self.cost_basis = (
+            f"median over {len(COST_SMILES)} drug-like molecules (ESOL and Lipophilicity rows), "
+            "each a fresh copy, measured by the featurizer"
+        )
 
     def __call__(self, mol: Molecule) -> np.ndarray:
         if self._allowed is not None:
@@ -139,12 +143,12 @@ class RDKitFeaturizer:
         self, mols: Sequence[Molecule], *, processes: int | None = None
     ) -> list[np.ndarray | Exception]:
         """Each molecule's vector, or the exception it raised, in order. Batches of at least
-        :data:`PARALLEL_THRESHOLD` go to the warm process pool
+        ``parallel_threshold`` (:data:`PARALLEL_THRESHOLD` unless set) go to the warm process pool
         (:mod:`domains.chemistry.descriptors_pool`) as their input strings; smaller ones, or
         ``processes=1``, run here."""
         from domains.chemistry.descriptors_pool import featurize_inputs
 
-        if processes == 1 or len(mols) < PARALLEL_THRESHOLD:
+        if processes == 1 or len(mols) < self.parallel_threshold:
             return [_attempt(self, m) for m in mols]
         return featurize_inputs(self.params, [m.input for m in mols], processes=processes)
 
@@ -153,12 +157,12 @@ class RDKitFeaturizer:
     ) -> list[tuple[Molecule, np.ndarray] | Exception]:
         """Each input string parsed and standardised
         (:func:`domains.chemistry.molecules.parse_molecule`) and featurized, or the exception
-        it raised, in order; on the process pool from :data:`PARALLEL_THRESHOLD` inputs (the
+        it raised, in order; on the process pool from ``parallel_threshold`` inputs (the
         parse, about a third of the time, runs there too), else here."""
         from domains.chemistry.descriptors_pool import featurize_inputs
         from domains.chemistry.molecules import parse_molecule
 
-        if processes == 1 or len(inputs) < PARALLEL_THRESHOLD:
+        if processes == 1 or len(inputs) < self.parallel_threshold:
             out: list[tuple[Molecule, np.ndarray] | Exception] = []
             for raw in inputs:
                 try:

@@ -17,7 +17,10 @@ whose output is one column per member (loaded with ``safe_mode=True``). Both are
 against their sha256 by the artifact store and loaded once; the version is then kept warm.
 
 Output: the mean (trees, or ``trees_weight`` x trees + the rest x MLPs), and as uncertainty
-``sigma_scale`` x the members' spread (a blend: the spread of the two-family mixture).
+``sigma_scale`` x the members' spread (a blend: the spread of the two-family mixture). The
+batch loop (parse, featurize, on the featurizer's process pool for a large batch of text,
+annotate, explain, per-item errors, the budget) is :mod:`hub.runtime.featurized`'s; a blend's
+MLPs run in the Keras kind's padded 64-row chunks, so an answer does not depend on its batch.
 
 ``params: {"explain": "shap"}``: each output's ``explanation`` gives the SHAP values of the
 trees (the ``shap`` library's TreeExplainer, exact for trees) of every feature, averaged over
@@ -34,41 +37,35 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from hub.entities import Version
-from hub.errors import InvalidRequest, PluginError
+from hub.errors import PluginError
 from hub.learning.families import mixture
 from hub.learning.trees import load_trees
 from hub.params import Params
 from hub.plugins import LoadContext, ModelKind
-from hub.runtime.core import Budget, each_item
-from hub.runtime.items import parse_item, to_json_number
+from hub.runtime.featurized import FeaturizedPredictor
+from hub.runtime.items import to_json_number
+from hub.runtime.keras_kind import compile_forward, load_keras_bytes, run_rows
 
 TOP_FEATURES = 10  # attributions listed per explained input
 
 
-class TreePredictor:
-    """A warm ``lightgbm`` version: featurizer, boosters, optional Keras members, annotators."""
+class TreePredictor(FeaturizedPredictor):
+    """A warm ``lightgbm`` version: the shared featurized loop (:mod:`hub.runtime.featurized`)
+    with the boosters (and a blend's Keras members) as its batch predict, and SHAP."""
+
+    explain_methods = ("atoms", "shap")
 
     def __init__(self, version: Version, ctx: LoadContext) -> None:
+        super().__init__(version, ctx)
         spec = version.spec
-        self.version = version
-        self.input_type = ctx.plugins.input_type(spec["input_type"])
-        self.fspec = dict(spec["featurizer"])
-        self.featurize = ctx.plugins.featurizer(self.fspec["name"]).build(
-            **self.fspec.get("params", {})
-        )
-        self.outputs = spec["outputs"]
         self.sigma_scale = float(spec.get("sigma_scale", 1.0))
         self.upper = spec.get("upper")
-        self.max_chars = ctx.max_input_chars
-        if "model" not in version.artifacts:
-            raise PluginError(f"{version.ref} has no 'model' artifact")
         try:
             self.trees = load_trees(ctx.read_artifact(version.artifacts["model"]))
         except ValueError as exc:
@@ -76,41 +73,39 @@ class TreePredictor:
         self.weight, self.forward = 1.0, None
         blend = spec.get("blend")
         if blend:
-            from hub.runtime.keras_kind import compile_forward, load_keras_bytes
-
             if "keras_members" not in version.artifacts:
                 raise PluginError(f"{version.ref} is a blend without 'keras_members'")
             keras_model = load_keras_bytes(ctx.read_artifact(version.artifacts["keras_members"]))
             self.forward = compile_forward(keras_model, self.trees.n_features)
             self.weight = float(blend["trees_weight"])
-        self.annotators = [self._annotator(a, version, ctx) for a in spec.get("annotators", ())]
         explain = self.input_type.explain
         self.names_shap = explain is not None and "shap" in inspect.signature(explain).parameters
         self._explainers: list[Any] | None = None
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _annotator(entry: Mapping[str, Any], version: Version, ctx: LoadContext) -> Any:
-        missing = [r for r in entry.get("artifacts", ()) if r not in version.artifacts]
-        if missing:
-            raise PluginError(f"{version.ref} lacks the artifacts {missing} of {entry['name']}")
-        data = {r: ctx.read_artifact(version.artifacts[r]) for r in entry.get("artifacts", ())}
-        return ctx.plugins.annotator(entry["name"]).build(data, **entry.get("params", {}))
-
     # -- numbers -------------------------------------------------------------------------
     def mean_std(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and calibrated uncertainty of feature rows ``x`` (n, n_features), each (n,)."""
+        """Mean and calibrated uncertainty of feature rows ``x`` (n, n_features), each (n,).
+        A blend's Keras members run in the Keras kind's padded chunks of fixed shape
+        (:func:`~hub.runtime.keras_kind.run_rows`), so a row's answer is independent of its
+        batch."""
         mean, std = self.trees.predict(x)
         if self.forward is not None:
-            members = np.asarray(self.forward(x.astype(np.float32, copy=False)))
+            members = run_rows(self.forward, x.astype(np.float32, copy=False))
             mean, std = mixture((mean, std), (members.mean(1), members.std(1)), self.weight)
         if self.upper is not None:
             mean = np.clip(mean, 0.0, float(self.upper))
         return mean, std * self.sigma_scale
 
-    def predict_objects(self, objs: Sequence[Any]) -> np.ndarray:
-        """The prediction of already-parsed inputs (used by explainers), shape (n,)."""
-        return self.mean_std(np.stack([self.featurize(o) for o in objs]))[0]
+    def first_output(self, x: np.ndarray) -> np.ndarray:
+        return self.mean_std(x)[0]
+
+    def outputs_of(self, x: np.ndarray) -> list[dict[str, Any]]:
+        mean, sigma = self.mean_std(x)
+        return [self._assemble(m, s) for m, s in zip(mean, sigma, strict=True)]
+
+    def explain_row(self, method: str, obj: Any, row: np.ndarray) -> dict[str, Any]:
+        return self._shap(obj, row)
 
     def shap_values(self, row: np.ndarray) -> tuple[np.ndarray, float]:
         """SHAP values of the trees' mean prediction for one feature row (n_features,), and
@@ -127,40 +122,6 @@ class TreePredictor:
             linear, intercept = self.trees.init.shap_values(x)
             values, base = values + linear[0], base + intercept
         return values, base
-
-    # -- predictions ---------------------------------------------------------------------
-    def predict(
-        self, inputs: Sequence[Any], params: Mapping[str, Any], *, budget: Budget | None = None
-    ) -> list[dict[str, Any]]:
-        """Parse and featurize each input (stopping when ``budget`` runs out), then run the
-        featurized ones through the ensemble at once."""
-        method = _method(params.get("explain", False))
-        if method == "atoms" and self.input_type.explain is None:
-            raise InvalidRequest(f"inputs of type {self.input_type.name!r} cannot be explained")
-        rows: list[np.ndarray] = []
-        where: list[int] = []
-        describe = self.input_type.describe
-
-        def featurize(i: int, raw: Any) -> dict[str, Any]:
-            obj = parse_item(self.input_type.parse, raw, self.max_chars)
-            row = self.featurize(obj)
-            extra = describe(obj) if describe is not None else {}
-            for annotate in self.annotators:
-                extra |= annotate(obj)
-            if method == "atoms":
-                extra["explanation"] = self.input_type.explain(obj, self.predict_objects)
-            elif method == "shap":
-                extra["explanation"] = self._shap(obj, row)
-            rows.append(row)
-            where.append(i)
-            return extra
-
-        slots = each_item(inputs, featurize, budget)
-        if rows:
-            mean, sigma = self.mean_std(np.stack(rows))
-            for j, i in enumerate(where):
-                slots[i] = self._assemble(mean[j], sigma[j]) | slots[i]
-        return slots
 
     def _shap(self, obj: Any, row: np.ndarray) -> dict[str, Any]:
         values, base = self.shap_values(row)
@@ -206,15 +167,6 @@ class TreePredictor:
             "unit": self.outputs[0]["unit"],
             "uncertainty": to_json_number(sigma),
         }
-
-
-def _method(explain: Any) -> str | None:
-    """The explanation asked for: None, ``atoms`` (``True`` too) or ``shap``."""
-    if explain is True or explain == "atoms":
-        return "atoms"
-    if explain == "shap":
-        return "shap"
-    return None
 
 
 class LightGBMParams(Params):
