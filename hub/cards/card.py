@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.cards.cost import featurizer_cost
 from hub.cards.params import model_limits, model_tasks, prediction_parameters
 from hub.cards.schemas import (
     PROVENANCE,
@@ -28,7 +29,7 @@ from hub.cards.schemas import (
     VersionPublic,
 )
 from hub.catalog import CatalogStore
-from hub.entities import Metric, ModelInfo
+from hub.entities import Metric, ModelInfo, Version
 from hub.errors import PluginError
 from hub.plugins import PluginRegistry
 
@@ -190,7 +191,8 @@ def model_card(
     base_url: str = DEFAULT_BASE_URL,
 ) -> ModelCard:
     """The card of model ``name``; with ``plugins``, an example input (the newest version's
-    ``spec["example"]``, else its input type's) and ready calls against ``base_url``."""
+    ``spec["example"]``, else its input type's), ready calls against ``base_url`` and each
+    version's featurizer cost per input (:mod:`hub.cards.cost`)."""
     model = store.get_model(name)
     versions = store.list_versions(name)
     aliases = store.list_aliases(name)
@@ -205,12 +207,22 @@ def model_card(
         **ModelPublic.of(model).model_dump(),
         latest_version=versions[-1].version if versions else None,
         build=None if versions else pending_build(store, name),
-        versions=[VersionPublic.of(v) for v in reversed(versions)],
+        versions=[
+            VersionPublic.of(v, featurizer_cost=_cost(plugins, v, model))
+            for v in reversed(versions)
+        ],
         aliases=[AliasPublic.of(a) for a in aliases],
         headline=MetricPublic(**headline.__dict__) if headline else None,
         input=input_type,
         usage=usage(model.name, input_type.example, base_url=base_url),
         **_calling(plugins, versions[-1] if versions else None, model),
+    )
+
+
+def _cost(plugins: PluginRegistry | None, v: Version, model: ModelInfo) -> Any:
+    """The version's featurizer cost (see :mod:`hub.cards.cost`)."""
+    return featurizer_cost(
+        plugins, v.spec.get("featurizer"), v.spec.get("input_type", model.input_type)
     )
 
 

@@ -78,6 +78,20 @@ def version_plots(v: Version) -> list[PlotPublic]:
     ]
 
 
+class FeaturizerCostPublic(BaseModel):
+    """The featurizer's cost per input on the machine serving the card, with its basis
+    (measured by :mod:`hub.cards.cost`)."""
+
+    ms_per_input: float = Field(description="median CPU time per input on one core, ms")
+    basis: str = Field(description="what was timed, and how")
+    machine: str = Field(description="the serving machine: CPU model and usable cores")
+    load_average: float = Field(description="the machine's 1-minute load average then")
+    measured_at: datetime
+    parallel_threshold: int | None = Field(
+        None, description="batches from this many inputs featurize on a pool of processes"
+    )
+
+
 class VersionPublic(BaseModel):
     version: int
     kind: str
@@ -86,6 +100,9 @@ class VersionPublic(BaseModel):
     recipe: str
     recipe_params: dict[str, Any]
     featurizer: dict[str, Any] | None = None
+    featurizer_cost: FeaturizerCostPublic | None = Field(
+        None, description="the featurizer's cost per input where this card is served"
+    )
     spec: dict[str, Any]
     artifacts: dict[str, str]
     dataset: DatasetPublic | None
@@ -95,7 +112,9 @@ class VersionPublic(BaseModel):
     plots: list[PlotPublic] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, v: Version) -> VersionPublic:
+    def of(
+        cls, v: Version, *, featurizer_cost: FeaturizerCostPublic | None = None
+    ) -> VersionPublic:
         return cls(
             version=v.version,
             kind=v.kind,
@@ -106,6 +125,7 @@ class VersionPublic(BaseModel):
             # the hub's own kinds write {"name", "params"}; a plugin's spec may use the key
             # for something else (a name), which the card shows in spec, not here
             featurizer=f if isinstance(f := v.spec.get("featurizer"), dict) else None,
+            featurizer_cost=featurizer_cost,
             spec=v.spec,
             artifacts=v.artifacts,
             dataset=DatasetPublic(**v.dataset.__dict__) if v.dataset else None,

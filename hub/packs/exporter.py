@@ -37,8 +37,8 @@ def version_card(
 ) -> str:
     """The model card (Markdown, the renderer of ``GET /v1/models/{name}/card.md``) with
     only ``version`` in it: its metrics, provenance and the aliases pointing at it."""
-    from hub.service.cards import DEFAULT_BASE_URL, headline_metric, model_card
-    from hub.service.web_markdown import card_markdown
+    from hub.cards.card import DEFAULT_BASE_URL, headline_metric, model_card
+    from hub.cards.markdown import card_markdown
 
     card = model_card(store, name, plugins=plugins, base_url=base_url or DEFAULT_BASE_URL)
     kept = [v for v in card.versions if v.version == version]

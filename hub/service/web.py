@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from hub import __version__
 from hub.auth.identity import Caller
+from hub.cards.markdown import cost_text
 from hub.catalog.summaries import ModelSummary
 from hub.errors import NotFound, Unauthenticated
 from hub.service.cards import (
@@ -57,6 +58,7 @@ env = Environment(
 env.globals["hub_version"] = __version__
 env.globals["metric_tables"] = metric_tables
 env.globals["format_metric"] = format_metric
+env.globals["cost_text"] = cost_text  # a version's featurizer cost per input, with its basis
 env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
 env.filters["fmt"] = format_value
 env.filters["urlencode"] = lru_cache(maxsize=4096)(env.filters["urlencode"])  # tags repeat
