@@ -15,6 +15,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from domains.physics.nnp import NNPotential
 from domains.physics.nnp_data import Config, md_calculator
 from hub.sdk import ase_results
+from hub.sdk.learning import regression_metrics
 
 
 class NNPCalculator(Calculator):
@@ -37,9 +38,10 @@ class NNPCalculator(Calculator):
 
 
 def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]:
-    """Per-atom energies (eV/atom, reference and predicted, shape (n,)), force errors (eV/Å)
-    and stress errors (GPa, fully periodic cells)."""
-    e_ref, e_pred, f_err, families, s_err = [], [], [], [], []
+    """Per-atom energies (eV/atom, reference and predicted, shape (n,)), their MAE and RMSE,
+    force component errors (eV/Å; the hub's :func:`~hub.sdk.learning.regression_metrics`, as
+    every learned model's) and stress errors (GPa, fully periodic cells)."""
+    e_ref, e_pred, f_ref, f_pred, families, s_err = [], [], [], [], [], []
     for c in configs:
         res = potential.evaluate([c.atoms])[0]
         n = len(c.atoms)
@@ -47,17 +49,17 @@ def test_errors(potential: NNPotential, configs: list[Config]) -> dict[str, Any]
             s_err.append((res["stress"] - c.stress) / units.GPa)
         e_ref.append(c.energy / n)
         e_pred.append(res["energy"] / n)
-        f_err.append((res["forces"] - c.forces).ravel())
+        f_ref.append(c.forces.ravel())
+        f_pred.append(np.asarray(res["forces"]).ravel())
         families.append(c.family)
-    e_ref_a, e_pred_a, f = np.array(e_ref), np.array(e_pred), np.concatenate(f_err)
+    energy = regression_metrics(np.array(e_ref), np.array(e_pred))
+    force = regression_metrics(np.concatenate(f_ref), np.concatenate(f_pred))
     return {
-        "e_ref": e_ref_a,
-        "e_pred": e_pred_a,
+        "e_ref": np.array(e_ref),
+        "e_pred": np.array(e_pred),
         "families": np.array(families),
-        "energy_mae": float(np.mean(np.abs(e_pred_a - e_ref_a))),
-        "energy_rmse": float(np.sqrt(np.mean((e_pred_a - e_ref_a) ** 2))),
-        "force_mae": float(np.mean(np.abs(f))),
-        "force_rmse": float(np.sqrt(np.mean(f**2))),
+        **{f"energy_{k}": energy[k] for k in ("mae", "rmse")},
+        **{f"force_{k}": force[k] for k in ("mae", "rmse")},
         "stress_mae_gpa": float(np.mean(np.abs(s_err))) if s_err else float("nan"),
         "n_stress": len(s_err),
     }

@@ -129,12 +129,16 @@ def train(ctx: RecipeContext) -> RecipeResult:
 
     b_err = abs(eos_nnp["b_gpa"] - eos_emt["b_gpa"]) / eos_emt["b_gpa"]
     n_md = int(nve["n_atoms"])
+
+    def test(name: str, value: float, n_samples: int = len(test_set)) -> Metric:
+        return Metric(name, value, "test", n_samples=n_samples)
+
     metrics = [
-        Metric("energy_mae_mev_per_atom", 1e3 * err["energy_mae"], "test", n=len(test_set)),
-        Metric("energy_rmse_mev_per_atom", 1e3 * err["energy_rmse"], "test", n=len(test_set)),
-        Metric("force_mae_ev_per_angstrom", err["force_mae"], "test", n=len(test_set)),
-        Metric("force_rmse_ev_per_angstrom", err["force_rmse"], "test", n=len(test_set)),
-        Metric("stress_mae_gpa", err["stress_mae_gpa"], "test", n=err["n_stress"]),
+        test("energy_mae_mev_per_atom", 1e3 * err["energy_mae"]),
+        test("energy_rmse_mev_per_atom", 1e3 * err["energy_rmse"]),
+        test("force_mae_ev_per_angstrom", err["force_mae"]),
+        test("force_rmse_ev_per_angstrom", err["force_rmse"]),
+        test("stress_mae_gpa", err["stress_mae_gpa"], err["n_stress"]),
         Metric("bulk_modulus_emt_gpa", eos_emt["b_gpa"], "reference"),
         Metric("nve_drift_mev_per_atom", 1e3 * nve["drift"], "md", n=n_md),
         Metric("nve_span_mev_per_atom", 1e3 * nve["span"], "md", n=n_md),
@@ -150,9 +154,7 @@ def train(ctx: RecipeContext) -> RecipeResult:
         mask = err["families"] == family
         if mask.any():
             mae = float(np.mean(np.abs(err["e_pred"][mask] - err["e_ref"][mask])))
-            metrics.append(
-                Metric(f"energy_mae_mev_per_atom_{family}", 1e3 * mae, "test", n=int(mask.sum()))
-            )
+            metrics.append(test(f"energy_mae_mev_per_atom_{family}", 1e3 * mae, int(mask.sum())))
 
     plots = {
         "plot_parity": parity_svg(

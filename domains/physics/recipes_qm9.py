@@ -1,14 +1,19 @@
 """Recipes of the QM9 property models (``physics.qm9-gap``, ``physics.qm9-dipole``).
 
-Each recipe loads QM9 from ``qm9pack`` (:mod:`domains.physics.qm9`), makes one seeded random
-split (test, validation for early stopping and for calibrating the uncertainty, training),
-featurizes with ``physics.soap`` (:mod:`domains.physics.descriptors`), trains a Keras ensemble
-(the hub's, :mod:`hub.sdk.learning`, configured by :func:`net_params`) and measures, all
-registered as metrics:
+Each recipe loads QM9 from ``qm9pack`` (:mod:`domains.physics.qm9`), featurizes with
+``physics.soap`` (:mod:`domains.physics.descriptors`) and hands the rest to the hub's training
+pipeline (:func:`hub.sdk.learning.learn`), configured for QM9: one seeded random split (test,
+validation for early stopping and for calibrating the uncertainty, training) whose model is
+the served one, a Keras ensemble with a shared SiLU trunk (the ``mlp`` family with the
+parameters in :data:`DEFAULT_PARAMS`), MAE as the headline and a learning curve. Registered:
 
 - ``test``: MAE, RMSE, R2 of the served ensemble on the held-out test molecules (DFT geometries);
-  the uncertainty's calibration (fraction of errors inside 1 and 2 sigma);
+  the uncertainty's calibration (fraction of errors inside 1 and 2 sigma, Spearman);
+- ``validation``: the sigma scale;
 - ``learning_curve``: test MAE of the same network trained on 1k, 10k and all training molecules;
+
+and the QM9 recipe's own checks, through the served artifact:
+
 - ``smiles_geometry``: test MAE when the same molecules are sent as SMILES and embedded with
   RDKit ETKDG + MMFF94 instead of using the DFT geometry (what a SMILES caller gets);
 - ``invariance``: the largest change of a prediction when test molecules are rotated,
@@ -22,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +44,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "soap": {**DEFAULT_SOAP, "n_max": 3, "l_max": 2},
     "trunk": 256, "hidden": [256], "members": 3, "learning_rate": 1e-3,
     "epochs": 30, "patience": 8, "batch_size": 256, "loss": "mae",
+    "activation": "silu", "dropout": 0.0, "weight_decay": None, "schedule": "cosine",
+    "var_floor": 1e-8, "n_splits": 1,
     "learning_curve": [1_000, 10_000],
     "invariance_molecules": 25, "smiles_molecules": 300,
     "workers": 2, "feature_cache": True,
@@ -53,28 +61,6 @@ GEOMETRY_WARNING = (
     "geometries (such as RDKit ETKDG + MMFF94 from a SMILES) carry an extra error: see the "
     "'smiles_geometry' metrics"
 )
-
-
-def net_params(p: dict[str, Any]) -> tr.EnsembleParams:
-    """The QM9 networks: a shared SiLU ``trunk`` (the first layer dominates the cost on
-    descriptors of a few thousand columns, so the members share it), SiLU ``members`` heads
-    without dropout, Adam with a cosine-decaying learning rate, the ``loss`` of the recipe
-    (MAE); constant descriptor columns (an element never present) keep unit scale."""
-    return tr.EnsembleParams(
-        trunk=int(p["trunk"]),
-        hidden=tuple(int(h) for h in p["hidden"]),
-        members=int(p["members"]),
-        learning_rate=float(p["learning_rate"]),
-        epochs=int(p["epochs"]),
-        patience=int(p["patience"]),
-        batch_size=int(p["batch_size"]),
-        loss=str(p["loss"]),
-        activation="silu",
-        dropout=0.0,
-        weight_decay=None,
-        schedule="cosine",
-        var_floor=1e-8,
-    )
 
 
 def features(ctx: RecipeContext, data: qm9.Qm9, data_sha: str, soap: dict[str, Any]) -> np.ndarray:
@@ -105,10 +91,16 @@ def features(ctx: RecipeContext, data: qm9.Qm9, data_sha: str, soap: dict[str, A
     return x
 
 
-def _split(n: int, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.random.default_rng(p["seed"]).permutation(n)
-    n_test, n_val = p["test_size"], p["val_size"]
-    return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
+def split(p: dict[str, Any]) -> tr.SplitFn:
+    """The one random split: ``test_size`` test and ``val_size`` validation molecules of a
+    seeded permutation of the ``n`` rows, the rest for training."""
+
+    def parts(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order = np.random.default_rng(seed).permutation(n)
+        n_test, n_val = p["test_size"], p["val_size"]
+        return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
+
+    return parts
 
 
 def _rotation(rng: np.random.Generator) -> np.ndarray:
@@ -174,39 +166,14 @@ def smiles_geometry_check(
     }
 
 
-def _holdout_plots(
-    ctx: RecipeContext, label: str, unit: str, y: np.ndarray, mean: np.ndarray,
-    sigma: np.ndarray, curve: list[tuple[int, float]], mae: float,
-) -> tuple[dict[str, str], dict[str, str]]:  # fmt: skip
-    from hub.sdk import plots
-
-    svgs = {
-        "plot_parity": plots.parity_svg(
-            y, mean, quantity=label, unit=unit, metric_text=f"MAE {mae:.3f} {unit}",
-            title="held-out test molecules (DFT geometries)",
-        ),
-        "plot_uncertainty": plots.uncertainty_svg(y, mean, sigma, unit=unit),
-        "plot_learning_curve": plots.curve_svg(
-            {"test MAE": ([n for n, _ in curve], [m for _, m in curve])},
-            xlabel="training molecules", ylabel=f"test MAE ({unit})", title="learning curve",
-        ),
-    }  # fmt: skip
-    captions = {
-        "plot_parity": f"Predicted against DFT {label} on {len(y)} held-out QM9 molecules",
-        "plot_uncertainty": "Absolute error against the calibrated ensemble spread, held out",
-        "plot_learning_curve": "Test MAE against the number of training molecules",
-    }
-    return {role: ctx.put_artifact(svg) for role, svg in svgs.items()}, captions
-
-
 def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
     """Train, evaluate and package the model of one QM9 property (``gap``, ``dipole``)."""
+    from domains.physics.descriptors import soap_pooled
     from hub.sdk.keras import compile_forward, load_keras_bytes
 
     p = ctx.params
     started = time.perf_counter()
     unit = qm9.PROPERTIES[prop][2]
-    net = net_params(p)
     ctx.progress(0.0, "hashing and reading QM9 (qm9pack)")
     prov = qm9.provenance()
     total = qm9.count_rows()
@@ -216,71 +183,46 @@ def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
     data = qm9.load_qm9(rows)
     x = features(ctx, data, prov.sha256, p["soap"])
     y = data.targets[prop].astype(np.float32)
-    i_tr, i_va, i_te = _split(len(y), p)
+    parts = split(p)
+    i_tr, i_va, i_te = parts(len(y), p["seed"])
+    description = (
+        f"seeded random split: {len(i_tr)} training, {len(i_va)} validation (early stopping, "
+        f"sigma calibration), {len(i_te)} test molecules"
+    )
+    learned = tr.learn(
+        replace(ctx, progress=lambda done, msg: ctx.progress(0.15 + 0.75 * done, msg)), x, y,
+        tr.Evaluation(
+            quantity=label, unit=unit, headline="mae", random_split=parts, random_name="test",
+            random_description=description, learning_curve=tuple(p["learning_curve"]),
+            calibrate_on="validation", serve="split", items="molecules",
+        ),
+    )  # fmt: skip
 
-    sizes = [n for n in p["learning_curve"] if n < len(i_tr)] + [len(i_tr)]
-    curve: list[tuple[int, float]] = []
-    model = None
-    for k, n in enumerate(sizes):
-        sub = i_tr[:n]  # the split is already shuffled: a prefix is a random subset
-
-        def on_epoch(epoch: int, logs: Any, k: int = k, n: int = n) -> None:
-            done = 0.2 + 0.65 * (k + min(epoch + 1, net.epochs) / net.epochs) / len(sizes)
-            ctx.progress(done, f"training on {n} molecules, epoch {epoch + 1}")
-
-        model = tr.fit_ensemble(
-            x[sub], y[sub], x[i_va], y[i_va], net, p["seed"] + k, on_epoch=on_epoch
-        )
-        mean, _ = tr.predict_members(model, x[i_te])
-        curve.append((n, tr.regression_metrics(y[i_te], mean)["mae"]))
-    assert model is not None
-    val_mean, val_std = tr.predict_members(model, x[i_va])
-    scale = tr.fit_sigma_scale(y[i_va], val_mean, val_std)
-    mean, std = tr.predict_members(model, x[i_te])
-    sigma = std * scale
-    err = np.abs(mean - y[i_te])
-    scored = tr.regression_metrics(y[i_te], mean)
-    found = {k: scored[k] for k in ("mae", "rmse", "r2")}  # MAE first: QM9's headline
-
-    ctx.progress(0.88, "saving; checking invariance and SMILES geometries")
-    path = ctx.workdir / "model.keras"
-    tr.with_uncertainty(model, scale).save(path)
-    served = path.read_bytes()
-    forward = compile_forward(load_keras_bytes(served), x.shape[1])
-    from domains.physics.descriptors import soap_pooled
-
+    ctx.progress(0.9, "checking invariance and SMILES geometries")
+    forward = compile_forward(load_keras_bytes(learned.model_bytes), x.shape[1])
     featurize = soap_pooled(**p["soap"])
     inv = invariance_check(forward, featurize, data, i_te[: p["invariance_molecules"]], p["seed"])
     smi = smiles_geometry_check(forward, featurize, data, i_te[: p["smiles_molecules"]], y)
-
-    metrics = [Metric(k, v, "test", n=len(i_te)) for k, v in found.items()]
-    metrics += [
-        Metric("within_1sigma", float((err <= sigma).mean()), "test", n=len(i_te)),
-        Metric("within_2sigma", float((err <= 2 * sigma).mean()), "test", n=len(i_te)),
-        Metric("sigma_scale", scale, "validation", n=len(i_va)),
-    ]
-    metrics += [Metric(f"mae_n{n}", m, "learning_curve", n=n) for n, m in curve]
+    metrics = list(learned.metrics)
     metrics += [Metric(f"max_change_{k}", v, "invariance") for k, v in inv.items()]
     metrics += [Metric(k, v, "smiles_geometry") for k, v in smi.items()]
-    artifacts = {"model": ctx.put_artifact(served)}
-    plot_shas, captions = _holdout_plots(
-        ctx, label, unit, y[i_te], mean, sigma, curve, found["mae"]
-    )
-    artifacts |= plot_shas
     seconds = time.perf_counter() - started
     metrics.append(Metric("build_seconds", seconds, "build"))
-    spec = {
-        "input_type": "molecule3d",
-        "featurizer": {"name": "physics.soap", "params": dict(p["soap"])},
-        "outputs": [{"name": prop, "unit": unit}],
-        "uncertainty": "last_column",
-        "limits": QM9_LIMITS.to_dict(),  # what the featurizer refuses (shown on the card)
-        "annotators": [{"name": "physics.qm9_domain", "params": {"warning": GEOMETRY_WARNING}}],
-        "plots": captions,
-        "units": {
-            prop: f"{unit}; QM9 column {qm9.PROPERTIES[prop][0]} x {qm9.PROPERTIES[prop][1]}"
+    spec = learned.spec(
+        input_type="molecule3d",
+        featurizer={"name": "physics.soap", "params": dict(p["soap"])},
+        outputs=[{"name": prop, "unit": unit}],
+        annotators=[{"name": "physics.qm9_domain", "params": {"warning": GEOMETRY_WARNING}}],
+        evaluation={
+            "geometry": GEOMETRY_WARNING,
+            "data_files": prov.files,
+            "data_bytes": prov.bytes,
+            "package": prov.package,
+            "build_seconds": round(seconds, 1),
         },
-        "invariance": {
+        limits=QM9_LIMITS.to_dict(),  # what the featurizer refuses (shown on the card)
+        units={prop: f"{unit}; QM9 column {qm9.PROPERTIES[prop][0]} x {qm9.PROPERTIES[prop][1]}"},
+        invariance={
             "max_change": inv,
             "unit": unit,
             "molecules": int(min(len(i_te), p["invariance_molecules"])),
@@ -288,19 +230,7 @@ def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
             "molecules, predicted through the saved artifact (float32 network on float64 SOAP "
             "cast to float32)",
         },
-        "evaluation": {
-            "split": f"one seeded random split: {len(i_tr)} training, {len(i_va)} validation "
-            f"(early stopping, sigma calibration), {len(i_te)} test molecules",
-            "learning_curve": dict(curve),
-            "uncertainty": f"spread of {net.members} members x {scale:.3f}, calibrated so 68 % "
-            "of validation errors fall inside 1 sigma",
-            "geometry": GEOMETRY_WARNING,
-            "data_files": prov.files,
-            "data_bytes": prov.bytes,
-            "package": prov.package,
-            "build_seconds": round(seconds, 1),
-        },
-    }
+    )
     ctx.progress(1.0, "saved")
     dataset = DatasetInfo(
         name=f"QM9 ({prov.package}, {len(y)} of {total} molecules)",
@@ -310,7 +240,11 @@ def train_qm9(ctx: RecipeContext, prop: str, label: str) -> RecipeResult:
         license=qm9.LICENSE,
     )
     return RecipeResult(
-        kind="keras", spec=spec, artifacts=artifacts, metrics=tuple(metrics), dataset=dataset
+        kind=learned.kind,
+        spec=spec,
+        artifacts=learned.artifacts,
+        metrics=tuple(metrics),
+        dataset=dataset,
     )
 
 
@@ -319,7 +253,7 @@ def qm9_recipe(info: ModelInfo, prop: str, label: str) -> Recipe:
         return train_qm9(ctx, prop, label)
 
     return Recipe(
-        model=info, train=train, params=DEFAULT_PARAMS, quick=QUICK_PARAMS, revision="1",
+        model=info, train=train, params=DEFAULT_PARAMS, quick=QUICK_PARAMS, revision="2",
         data=qm9.data_files(), minutes=4,
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import httpx
 
@@ -34,6 +34,77 @@ if TYPE_CHECKING:
     from ase import Atoms
 
 __all__ = ["HubClient", "Predictions"]
+
+
+# -- job results as ASE objects --------------------------------------------------------------
+def _relaxed(res: dict[str, Any]) -> Atoms:
+    """The relaxed structure with its SinglePointCalculator; ``info``: fmax, converged, steps
+    (not the energy: the calculator holds it, and ASE refuses to write a structure to extxyz
+    whose info repeats one of its calculator's results)."""
+    final = with_results(decode_atoms(res["atoms"]), res["results"])
+    final.info.update(fmax=res["fmax"], converged=res["converged"], steps=res["steps"])
+    return final
+
+
+def _trajectory(res: dict[str, Any]) -> tuple[list[Atoms], list[float]]:
+    return atoms_from_extxyz(res["extxyz"]), res["energies"]
+
+
+def _band(res: dict[str, Any]) -> dict[str, Any]:
+    res["images"] = [with_results(decode_atoms(i), i["results"]) for i in res["images"]]
+    return res
+
+
+def _plain(res: dict[str, Any]) -> dict[str, Any]:
+    return res
+
+
+def _with_atoms(res: dict[str, Any]) -> dict[str, Any]:
+    res["atoms"] = decode_atoms(res["atoms"])
+    return res
+
+
+R = TypeVar("R", covariant=True)
+
+
+class JobMethod(Protocol[R]):
+    """How :meth:`HubClient.relax`, ``eos``, ``md``, ``vibrations`` and ``thermo`` are called
+    (for type checkers: :func:`_job` makes them)."""
+
+    def __call__(
+        self,
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ) -> R | JobHandle: ...
+
+
+def _job(
+    task: str,
+    doc: str,
+    done: Callable[[dict[str, Any]], R] = _plain,  # type: ignore[assignment]
+) -> JobMethod[R]:
+    """The :class:`HubClient` method of a job on one structure: submit ``task`` with the
+    keyword ``params``; with ``wait``, its result through ``done`` (ASE objects out; its
+    return annotation is the method's), else the job handle."""
+
+    def method(  # noqa: ANN202 - the return annotation is done's, set below
+        self,  # noqa: ANN001 - HubClient, unannotated as in the other methods
+        atoms: Atoms | dict[str, Any] | str,
+        *,
+        model: str,
+        wait: bool = True,
+        progress: bool = True,
+        **params: Any,
+    ):
+        return self._task(model, task, atoms, wait, progress, params, done)
+
+    method.__name__, method.__qualname__, method.__doc__ = task, f"HubClient.{task}", doc
+    method.__annotations__["return"] = f"{done.__annotations__['return']} | JobHandle"
+    return cast("JobMethod[R]", method)
 
 
 class HubClient:
@@ -203,47 +274,26 @@ class HubClient:
         """The handle of job ``job_id`` (status, wait, result, cancel)."""
         return JobHandle(self._transport, job_id)
 
-    def relax(
-        self,
-        atoms: Atoms | dict[str, Any] | str,
-        *,
-        model: str,
-        wait: bool = True,
-        progress: bool = True,
-        **params: Any,
-    ) -> Atoms | JobHandle:
+    relax = _job(
+        "relax",
         """Relax ``atoms`` as a job (``optimizer``, ``fmax`` eV/Å, ``steps``; ``cell=True``
         relaxes the cell too at ``pressure_gpa``); the structure's constraints hold. Returns
         the relaxed :class:`ase.Atoms` with its constraints and a SinglePointCalculator
         (energy, forces, stress: ``get_potential_energy()``), its ``info`` has fmax, converged
-        and steps; or the job handle with ``wait=False``."""
-        return self._task(model, "relax", atoms, wait, progress, params, _relaxed)
-
-    def eos(
-        self,
-        atoms: Atoms | dict[str, Any] | str,
-        *,
-        model: str,
-        wait: bool = True,
-        progress: bool = True,
-        **params: Any,
-    ) -> dict[str, Any] | JobHandle:
-        """Equation of state as a job: dict with v0 (Å^3), e0 (eV), bulk_modulus_gpa, points."""
-        return self._task(model, "eos", atoms, wait, progress, params)
-
-    def md(
-        self,
-        atoms: Atoms | dict[str, Any] | str,
-        *,
-        model: str,
-        wait: bool = True,
-        progress: bool = True,
-        **params: Any,
-    ) -> tuple[list[Atoms], list[float]] | JobHandle:
+        and steps; or the job handle with ``wait=False``.""",
+        _relaxed,
+    )
+    eos = _job(
+        "eos",
+        """Equation of state as a job: dict with v0 (Å^3), e0 (eV), bulk_modulus_gpa, points.""",
+    )
+    md = _job(
+        "md",
         """MD as a job; returns (frames as a list of :class:`ase.Atoms`, each with its
         potential energy in a SinglePointCalculator; the energies per frame in eV), or the
-        job handle with ``wait=False``."""
-        return self._task(model, "md", atoms, wait, progress, params, _trajectory)
+        job handle with ``wait=False``.""",
+        _trajectory,
+    )
 
     def neb(
         self,
@@ -263,35 +313,21 @@ class HubClient:
         endpoints = {"initial": initial, "final": final}
         return self._task(model, "neb", endpoints, wait, progress, params, _band)
 
-    def vibrations(
-        self,
-        atoms: Atoms | dict[str, Any] | str,
-        *,
-        model: str,
-        wait: bool = True,
-        progress: bool = True,
-        **params: Any,
-    ) -> dict[str, Any] | JobHandle:
+    vibrations = _job(
+        "vibrations",
         """Vibrational analysis as a job (``delta`` Å, ``nfree``, ``indices``,
         ``relax_fmax``): ``frequencies_cm1`` (imaginary ones negative, flagged in
         ``imaginary``), ``n_imaginary``, ``zpe`` (eV), ``warnings``, and ``atoms``: the
-        structure as :class:`ase.Atoms`; or the job handle with ``wait=False``."""
-        return self._task(model, "vibrations", atoms, wait, progress, params, _with_atoms)
-
-    def thermo(
-        self,
-        atoms: Atoms | dict[str, Any] | str,
-        *,
-        model: str,
-        wait: bool = True,
-        progress: bool = True,
-        **params: Any,
-    ) -> dict[str, Any] | JobHandle:
+        structure as :class:`ase.Atoms`; or the job handle with ``wait=False``.""",
+        _with_atoms,
+    )
+    thermo = _job(
+        "thermo",
         """Thermochemistry as a job (``approximation``: ``ideal_gas`` or ``harmonic``,
         ``temperature_K``, ``pressure_pa``, ``symmetry_number``, ``spin`` and the parameters
         of :meth:`vibrations`): enthalpy, entropy, gibbs_energy (ideal gas) or
-        internal_energy, entropy, helmholtz_energy (harmonic), in eV and eV/K."""
-        return self._task(model, "thermo", atoms, wait, progress, params)
+        internal_energy, entropy, helmholtz_energy (harmonic), in eV and eV/K.""",
+    )
 
     def _task(
         self,
@@ -380,30 +416,6 @@ class HubClient:
             data={"manifest": json.dumps({k: v for k, v in manifest.items() if v is not None})},
             timeout=timeout_s,
         )
-
-
-# -- job results as ASE objects --------------------------------------------------------------
-def _relaxed(res: dict[str, Any]) -> Atoms:
-    """The relaxed structure with its SinglePointCalculator; ``info``: fmax, converged, steps
-    (not the energy: the calculator holds it, and ASE refuses to write a structure to extxyz
-    whose info repeats one of its calculator's results)."""
-    final = with_results(decode_atoms(res["atoms"]), res["results"])
-    final.info.update(fmax=res["fmax"], converged=res["converged"], steps=res["steps"])
-    return final
-
-
-def _trajectory(res: dict[str, Any]) -> tuple[list[Atoms], list[float]]:
-    return atoms_from_extxyz(res["extxyz"]), res["energies"]
-
-
-def _band(res: dict[str, Any]) -> dict[str, Any]:
-    res["images"] = [with_results(decode_atoms(i), i["results"]) for i in res["images"]]
-    return res
-
-
-def _with_atoms(res: dict[str, Any]) -> dict[str, Any]:
-    res["atoms"] = decode_atoms(res["atoms"])
-    return res
 
 
 def calculate(

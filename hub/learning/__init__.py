@@ -12,7 +12,8 @@ Domains reach it through :mod:`hub.sdk.learning`.
 - :mod:`hub.learning.ensemble`  Keras MLP ensembles (regression, or sigmoid members)
 - :mod:`hub.learning.trees`     LightGBM ensembles, stored as JSON of LightGBM text models
 - :mod:`hub.learning.metrics`   held-out figures, calibration, aggregation into metrics
-- :mod:`hub.learning.plots`     parity and uncertainty plots; ROC and reliability plots
+- :mod:`hub.learning.plots`     parity and uncertainty plots; ROC and reliability plots;
+  the learning curve
 - :mod:`hub.learning.splits`    seeded random splits
 - :mod:`hub.learning.pipeline`  :func:`learn`, the steps in order
 

@@ -49,18 +49,26 @@ class EnsembleParams:
 
     @classmethod
     def from_params(cls, p: Mapping[str, Any]) -> EnsembleParams:
-        """From a recipe's parameters: the keys of the property recipes (``hidden``,
-        ``dropout``, ``learning_rate``, ``weight_decay``, ``epochs``, ``patience``,
-        ``batch_size``, ``members``); the other fields keep their defaults."""
+        """From a recipe's parameters: the keys ``hidden``, ``learning_rate``, ``epochs``,
+        ``patience``, ``batch_size``, ``members``, and any of ``dropout``, ``weight_decay``
+        (None: Adam), ``trunk``, ``activation``, ``loss``, ``schedule``, ``var_floor``
+        (the others keep their defaults)."""
+        d = cls()
+        decay = p.get("weight_decay", d.weight_decay)
         return cls(
             hidden=tuple(int(h) for h in p["hidden"]),
-            dropout=float(p["dropout"]),
+            dropout=float(p.get("dropout", d.dropout)),
             learning_rate=float(p["learning_rate"]),
-            weight_decay=float(p["weight_decay"]),
+            weight_decay=None if decay is None else float(decay),
             epochs=int(p["epochs"]),
             patience=int(p["patience"]),
             batch_size=int(p["batch_size"]),
             members=int(p["members"]),
+            trunk=int(p.get("trunk", d.trunk)),
+            activation=str(p.get("activation", d.activation)),
+            loss=str(p.get("loss", d.loss)),
+            schedule=str(p.get("schedule", d.schedule)),
+            var_floor=float(p.get("var_floor", d.var_floor)),
         )
 
 

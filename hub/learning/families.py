@@ -28,11 +28,13 @@ FAMILIES = ("mlp", "trees", "blend")
 
 @dataclass(frozen=True)
 class Stored:
-    """A family's served model: its kind, artifacts (role -> sha256) and spec entries."""
+    """A family's served model: its kind, artifacts (role -> sha256), spec entries and the
+    bytes of its ``model`` artifact (for a recipe's checks through the served form)."""
 
     kind: str
     artifacts: dict[str, str]
     spec: dict[str, Any]
+    model_bytes: bytes = b""
 
 
 @dataclass
@@ -115,7 +117,8 @@ class Family:
         if self.name == "mlp":
             path = workdir / "model.keras"
             ensemble.with_uncertainty(mlp, scale, upper=upper).save(path)
-            return Stored("keras", {"model": put(path)}, {"uncertainty": "last_column"})
+            served = path.read_bytes()
+            return Stored("keras", {"model": put(served)}, {"uncertainty": "last_column"}, served)
         spec: dict[str, Any] = {
             "uncertainty": "member_spread",
             "sigma_scale": scale,
@@ -126,13 +129,14 @@ class Family:
                 "init": self.trees.init,
             },
         }
-        artifacts = {"model": put(tree.to_json())}
+        served = tree.to_json()
+        artifacts = {"model": put(served)}
         if mlp is not None:
             path = workdir / "keras_members.keras"
             mlp.save(path)
             artifacts["keras_members"] = put(path)
             spec["blend"] = {"trees_weight": self.weight, "keras_members": self.mlp.members}
-        return Stored("lightgbm", artifacts, spec)
+        return Stored("lightgbm", artifacts, spec, served)
 
 
 def mixture(

@@ -127,3 +127,24 @@ def importance_svg(names: Sequence[str], values: Sequence[float], *, title: str)
         ]
     parts.append("</svg>")
     return "\n".join(parts).encode("utf-8")
+
+
+def learning_curve(
+    put_artifact: Put,
+    curve: dict[int, float],
+    *,
+    metric: str,
+    unit: str,
+    items: str,
+    held_out: str,
+) -> tuple[str, str]:
+    """The test ``metric`` (``unit``) against the number of training ``items`` (``curve``:
+    size -> value), stored as an artifact. Returns (sha256, caption)."""
+    svg = curve_svg(
+        {f"test {metric}": (list(curve), list(curve.values()))},
+        xlabel=f"training {items}",
+        ylabel=f"test {metric} ({unit})",
+        title="learning curve",
+    )
+    caption = f"Test {metric} against the number of training {items}, {held_out}."
+    return put_artifact(svg), caption

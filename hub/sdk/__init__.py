@@ -1,6 +1,7 @@
 """``hub.sdk``: the one module of the hub a domain imports (chemistry, physics, a third party's).
 
-What a domain author finds here, each in a small module (all re-exported below, except Keras):
+What a domain author finds here, each in a small module whose names (its ``__all__``) are all
+re-exported below, except Keras and the training pipeline:
 
 - :mod:`hub.sdk.plugins`   the records a domain fills in: :class:`Domain`, :class:`InputType`,
   :class:`Featurizer`, :class:`Simulator`, :class:`ModelKind`, :class:`Annotator`,
@@ -14,107 +15,34 @@ What a domain author finds here, each in a small module (all re-exported below, 
 - :mod:`hub.sdk.params`    declared parameters of predictions and tasks (:class:`Params`).
 - :mod:`hub.sdk.artifacts` content hashes (:func:`sha256_file`).
 - :mod:`hub.sdk.plots`     deterministic SVG plots a recipe stores with its version.
-- :mod:`hub.sdk.ase`       :func:`ase_results`, an energy output as ASE calculator results.
+- :mod:`hub.sdk.ase`       :func:`ase_results`, an energy output as ASE calculator results;
+  the JSON form of an Atoms' constraints and state (:func:`plain_json`, :func:`state_json`).
 - :mod:`hub.sdk.keras`     the hub's Keras layers and loaders (imports Keras, so it is not
   re-exported here: ``from hub.sdk.keras import EnsembleMeanStd`` inside a training function).
+- :mod:`hub.sdk.learning`  the training pipeline of learned property models (:func:`learn`);
+  imported by name: ``from hub.sdk.learning import Evaluation, learn``.
 
 The import contract (``lint-imports``, ``pyproject.toml``) checks that ``domains`` import
 nothing of ``hub`` but this package. See ``docs/architecture.md``.
 """
 
 import hub.keras_env  # noqa: F401 - TensorFlow log level, before a domain imports it
-from hub.sdk.artifacts import sha256_bytes, sha256_file
-from hub.sdk.ase import ase_results
-from hub.sdk.entities import DatasetInfo, Metric, ModelInfo, OutputSpec, Version
-from hub.sdk.errors import (
-    AlreadyExists,
-    CallerError,
-    Forbidden,
-    HubError,
-    IntegrityError,
-    InvalidRequest,
-    ItemError,
-    NotFound,
-    PayloadTooLarge,
-    PluginError,
-    RateLimited,
-    RunError,
-    Unauthenticated,
-    Unavailable,
-)
-from hub.sdk.items import Budget, each_item, error_item, parse_item, to_json_number
-from hub.sdk.params import NoParams, Params, check_params, params_schema
-from hub.sdk.plots import curve_svg, parity_svg, uncertainty_svg
-from hub.sdk.plugins import (
-    GROUP,
-    Annotator,
-    Domain,
-    Featurizer,
-    InputType,
-    LoadContext,
-    ModelKind,
-    PluginRegistry,
-    Predictor,
-    Recipe,
-    RecipeContext,
-    RecipeResult,
-    Simulator,
-    Task,
-    Trainer,
-    TrainingTable,
-    load_plugins,
-)
+from hub.sdk import artifacts, ase, entities, errors, items, params, plots, plugins
+from hub.sdk.artifacts import *  # noqa: F403
+from hub.sdk.ase import *  # noqa: F403
+from hub.sdk.entities import *  # noqa: F403
+from hub.sdk.errors import *  # noqa: F403
+from hub.sdk.items import *  # noqa: F403
+from hub.sdk.params import *  # noqa: F403
+from hub.sdk.plots import *  # noqa: F403
+from hub.sdk.plugins import *  # noqa: F403
 
-__all__ = [
-    "GROUP",
-    "AlreadyExists",
-    "Annotator",
-    "Budget",
-    "CallerError",
-    "DatasetInfo",
-    "Domain",
-    "Featurizer",
-    "Forbidden",
-    "HubError",
-    "InputType",
-    "IntegrityError",
-    "InvalidRequest",
-    "ItemError",
-    "LoadContext",
-    "Metric",
-    "ModelInfo",
-    "ModelKind",
-    "NoParams",
-    "NotFound",
-    "OutputSpec",
-    "Params",
-    "PayloadTooLarge",
-    "PluginError",
-    "PluginRegistry",
-    "Predictor",
-    "RateLimited",
-    "Recipe",
-    "RecipeContext",
-    "RecipeResult",
-    "RunError",
-    "Simulator",
-    "Task",
-    "Trainer",
-    "TrainingTable",
-    "Unauthenticated",
-    "Unavailable",
-    "Version",
-    "ase_results",
-    "check_params",
-    "curve_svg",
-    "each_item",
-    "error_item",
-    "load_plugins",
-    "params_schema",
-    "parity_svg",
-    "parse_item",
-    "sha256_bytes",
-    "sha256_file",
-    "to_json_number",
-    "uncertainty_svg",
-]
+__all__: list[str] = []
+__all__ += artifacts.__all__
+__all__ += ase.__all__
+__all__ += entities.__all__
+__all__ += errors.__all__
+__all__ += items.__all__
+__all__ += params.__all__
+__all__ += plots.__all__
+__all__ += plugins.__all__

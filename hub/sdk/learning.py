@@ -18,7 +18,7 @@ from hub.learning.metrics import (
     fit_sigma_scale,
     regression_metrics,
 )
-from hub.learning.pipeline import Applicability, Evaluation, HeldOut, Learned, learn
+from hub.learning.pipeline import Applicability, Evaluation, HeldOut, Learned, SplitFn, learn
 from hub.learning.splits import RANDOM_80_10_10, random_split
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Evaluation",
     "HeldOut",
     "Learned",
+    "SplitFn",
     "aggregate",
     "calibration_metrics",
     "classification_metrics",

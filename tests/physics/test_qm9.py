@@ -112,10 +112,12 @@ def test_quick_build_registers_metrics(qm9_runtime) -> None:  # noqa: ANN001
     metrics = {(m.name, m.split): m for m in version.metrics}
     for name in ("mae", "rmse", "r2", "within_1sigma"):
         assert math.isfinite(metrics[name, "test"].value), name
-    assert metrics["mae", "test"].n == 400
+    assert metrics["mae", "test"].n_samples == 400 and metrics["mae", "test"].n == 1  # one split
     assert metrics["mae", "test"].value < 1.3  # the gap's spread in QM9 is 1.3 eV
-    curve = sorted(m.n for m in version.metrics if m.split == "learning_curve")
-    assert curve == [500, 1400]
+    curve = {m.name: m for m in version.metrics if m.split == "learning_curve"}
+    assert sorted(curve) == ["mae_n1400", "mae_n500"]  # the full training part: 2000 - 400 - 200
+    assert curve["mae_n1400"].value == metrics["mae", "test"].value  # the served model's own
+    assert metrics["sigma_scale", "validation"].n_samples == 200
     for what in ("rotation", "translation", "permutation", "all_three"):
         assert metrics[f"max_change_{what}", "invariance"].value < 1e-5
     assert "mae_smiles_geometry" in {m.name for m in version.metrics}
