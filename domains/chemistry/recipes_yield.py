@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from domains.chemistry.reaction_features import reaction_bag
-from domains.chemistry.reactions import parse_reaction
+from domains.chemistry.reactions import canonical_components, parse_reaction
 from domains.chemistry.recipes import DATA, shipped_dataset
 from hub.sdk import (
     ModelInfo,
@@ -36,6 +36,9 @@ PARAMS: dict[str, Any] = {
     "learning_rate": 1e-3, "weight_decay": 1e-4, "epochs": 300, "patience": 20,
     "batch_size": 64, "members": 5, "n_splits": 10, "additive_splits": False, "seed": 0,
 }  # fmt: skip
+"""A recipe may add ``role_bits``: with its data set's role columns, the components' Morgan
+counts (``radius``) in one block of ``role_bits`` per role, concatenated (absent or 0: all
+summed into ``n_bits``): see :func:`~domains.chemistry.reaction_features.reaction_bag`."""
 QUICK: dict[str, Any] = {
     "n_splits": 1,
     "members": 2,
@@ -53,6 +56,18 @@ class YieldData:
     name: str
     citation: str
     group_column: str | None = None
+    role_columns: tuple[str, ...] = ()  # one column per role, its components
+
+
+def role_lists(rows: list[dict[str, str]], columns: tuple[str, ...]) -> list[list[str]]:
+    """The canonical SMILES of each role column's components over ``rows``, sorted: the
+    ``roles`` of :func:`~domains.chemistry.reaction_features.reaction_bag`."""
+    found: list[set[str]] = [set() for _ in columns]
+    for r in rows:
+        for k, col in enumerate(columns):
+            if r[col] and r[col] not in found[k]:
+                found[k] |= set(canonical_components(r[col], col))
+    return [sorted(f) for f in found]
 
 
 def random_70_30(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +102,12 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     ctx.progress(0.0, f"featurizing {data.name}")
     with gzip.open(DATA / data.file, "rt", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    featurize = reaction_bag(p["radius"], p["n_bits"])
+    role_bits = int(p.get("role_bits", 0))
+    roles = role_lists(rows, data.role_columns) if role_bits and data.role_columns else None
+    bag = {"radius": p["radius"], "n_bits": p["n_bits"]}
+    if roles:
+        bag |= {"roles": roles, "role_bits": role_bits}
+    featurize = reaction_bag(**bag)
     parsed: dict[str, Any] = {}
     x, y, groups, components, counts = [], [], [], set(), []
     for r in rows:
@@ -131,7 +151,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
         input_type="reaction_smiles",
         featurizer={
             "name": "chemistry.reaction_bag",
-            "params": {"radius": p["radius"], "n_bits": p["n_bits"]},
+            "params": bag,
         },
         outputs=[{"name": "yield", "unit": "%"}],
         example=rows[0]["rxn"],  # the card's "try it": a reaction of this data set
@@ -150,7 +170,7 @@ def train_yield_model(ctx: RecipeContext, data: YieldData) -> RecipeResult:
     }
     dataset = shipped_dataset(data.file, data.name, data.citation, len(rows))
     return RecipeResult(
-        kind="keras", spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
+        kind=learned.kind, spec=spec, artifacts=artifacts, metrics=learned.metrics, dataset=dataset
     )
 
 
@@ -183,9 +203,13 @@ def _info(name: str, title: str, description: str, tags: tuple[str, ...]) -> Mod
 
 
 METHOD = (
-    "Ensemble of 5 Keras MLPs on the summed Morgan count fingerprints of the reaction's "
-    "components; output clipped to 0-100 %, with a calibrated uncertainty; a reaction "
-    "with a component never seen in training is flagged out of domain. "
+    "Ensemble of 5 Keras MLPs on the {features}; output clipped to 0-100 %, with a calibrated "
+    "uncertainty; a reaction with a component never seen in training is flagged out of domain. "
+)
+SUMMED = "summed Morgan count fingerprints of the reaction's components"
+BY_ROLE = (
+    "Morgan count fingerprints of the reaction's components, one block per role (aryl halide, "
+    "ligand, base, additive; the rest summed in a last block)"
 )
 
 BUCHWALD_HARTWIG = yield_recipe(
@@ -195,7 +219,9 @@ BUCHWALD_HARTWIG = yield_recipe(
         "Predicts the yield (%) of a Pd-catalysed Buchwald-Hartwig amination of an aryl halide "
         "with "
         "p-toluidine under the conditions of the Doyle high-throughput study (ligand, base, "
-        "isoxazole additive). " + METHOD + "Trained on 3955 reactions (Ahneman et al., Science "
+        "isoxazole additive). "
+        + METHOD.format(features=BY_ROLE)
+        + "Trained on 3955 reactions (Ahneman et al., Science "
         "2018). Intended for that reaction space; other substrates are extrapolation.",
         ("buchwald-hartwig", "c-n-coupling", "hte"),
     ),
@@ -205,8 +231,10 @@ BUCHWALD_HARTWIG = yield_recipe(
         "Buchwald-Hartwig HTE (Dreher, Doyle)",
         "Ahneman, Estrada, Lin, Dreher, Doyle, Science 360, 186 (2018)",
         "additive",
+        ("aryl halide", "ligand", "base", "additive"),
     ),
     additive_splits=True,
+    role_bits=1024,
     minutes=13,
 )
 
@@ -215,7 +243,9 @@ SUZUKI_MIYAURA = yield_recipe(
         "chemistry.yield-suzuki-miyaura",
         "Suzuki-Miyaura coupling yield",
         "Predicts the yield (%) of a Suzuki-Miyaura coupling in the Pfizer high-throughput flow "
-        "study (reactants, ligand, base, solvent, Pd source). " + METHOD + "Trained on 5760 "
+        "study (reactants, ligand, base, solvent, Pd source). "
+        + METHOD.format(features=SUMMED)
+        + "Trained on 5760 "
         "reactions (Perera et al., Science 2018).",
         ("suzuki-miyaura", "c-c-coupling", "hte"),
     ),
@@ -224,6 +254,14 @@ SUZUKI_MIYAURA = yield_recipe(
         100.0,
         "Suzuki-Miyaura HTE (Perera et al.)",
         "Perera et al., Science 359, 429 (2018)",
+        role_columns=(
+            "reactant_1_smiles",
+            "reactant_2_smiles",
+            "catalyst_smiles",
+            "ligand_smiles",
+            "reagent_1_smiles",
+            "solvent_1_smiles",
+        ),
     ),
     minutes=18,
 )
