@@ -42,33 +42,22 @@ from domains.chemistry.reaction_features import reaction_bag
 from domains.chemistry.reactions import parse_reaction
 from domains.chemistry.recipes import DATA
 from domains.chemistry.recipes_yield import (
+    BH_DATA,
     PARAMS,
+    SM_DATA,
     additive_held_out,
     random_70_30,
     role_lists,
 )
 from hub.learning import families, metrics
 
-SETS: dict[str, tuple[str, float, tuple[str, ...]]] = {
-    "bh": ("DreherDoyle.csv.gz", 1.0, ("aryl halide", "ligand", "base", "additive")),
-    "sm": (
-        "SuzukiMiyaura.csv.gz",
-        100.0,
-        (
-            "reactant_1_smiles",
-            "reactant_2_smiles",
-            "catalyst_smiles",
-            "ligand_smiles",
-            "reagent_1_smiles",
-            "solvent_1_smiles",
-        ),
-    ),
-}
+SETS = {"bh": BH_DATA, "sm": SM_DATA}  # the recipes' own data declarations
 
 
 def load(name: str) -> tuple[list[dict[str, str]], np.ndarray]:
-    file, scale, _ = SETS[name]
-    with gzip.open(DATA / file, "rt", encoding="utf-8") as fh:
+    data = SETS[name]
+    scale = data.scale
+    with gzip.open(DATA / data.file, "rt", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return rows, np.array([float(r["yield"]) * scale for r in rows], np.float32)
 
@@ -87,7 +76,7 @@ def featurize(name: str, rows: list[dict[str, str]], kind: str) -> np.ndarray:
             onehot[i, [index[c] for c in parsed[r["rxn"]].components]] = 1.0
         return np.hstack([x, onehot])
     if kind == "roles":  # as the recipes serve it: a component's role looked up by SMILES
-        bag = reaction_bag(2, 4096, role_lists(rows, SETS[name][2]), 1024)
+        bag = reaction_bag(2, 4096, role_lists(rows, SETS[name].role_columns), 1024)
         return np.stack([bag(parsed[r["rxn"]]) for r in rows])
     if kind == "drfp":
         from drfp import DrfpEncoder

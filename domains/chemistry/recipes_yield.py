@@ -212,6 +212,30 @@ BY_ROLE = (
     "ligand, base, additive; the rest summed in a last block)"
 )
 
+# The two HTE data sets (their role columns are also what bench/yield_family_tries.py reads).
+BH_DATA = YieldData(
+    "DreherDoyle.csv.gz",
+    1.0,
+    "Buchwald-Hartwig HTE (Dreher, Doyle)",
+    "Ahneman, Estrada, Lin, Dreher, Doyle, Science 360, 186 (2018)",
+    "additive",
+    ("aryl halide", "ligand", "base", "additive"),
+)
+SM_DATA = YieldData(
+    "SuzukiMiyaura.csv.gz",
+    100.0,
+    "Suzuki-Miyaura HTE (Perera et al.)",
+    "Perera et al., Science 359, 429 (2018)",
+    role_columns=(
+        "reactant_1_smiles",
+        "reactant_2_smiles",
+        "catalyst_smiles",
+        "ligand_smiles",
+        "reagent_1_smiles",
+        "solvent_1_smiles",
+    ),
+)
+
 BUCHWALD_HARTWIG = yield_recipe(
     _info(
         "chemistry.yield-buchwald-hartwig",
@@ -225,14 +249,7 @@ BUCHWALD_HARTWIG = yield_recipe(
         "2018). Intended for that reaction space; other substrates are extrapolation.",
         ("buchwald-hartwig", "c-n-coupling", "hte"),
     ),
-    YieldData(
-        "DreherDoyle.csv.gz",
-        1.0,
-        "Buchwald-Hartwig HTE (Dreher, Doyle)",
-        "Ahneman, Estrada, Lin, Dreher, Doyle, Science 360, 186 (2018)",
-        "additive",
-        ("aryl halide", "ligand", "base", "additive"),
-    ),
+    BH_DATA,
     additive_splits=True,
     role_bits=1024,
     minutes=13,
@@ -249,20 +266,7 @@ SUZUKI_MIYAURA = yield_recipe(
         "reactions (Perera et al., Science 2018).",
         ("suzuki-miyaura", "c-c-coupling", "hte"),
     ),
-    YieldData(
-        "SuzukiMiyaura.csv.gz",
-        100.0,
-        "Suzuki-Miyaura HTE (Perera et al.)",
-        "Perera et al., Science 359, 429 (2018)",
-        role_columns=(
-            "reactant_1_smiles",
-            "reactant_2_smiles",
-            "catalyst_smiles",
-            "ligand_smiles",
-            "reagent_1_smiles",
-            "solvent_1_smiles",
-        ),
-    ),
+    SM_DATA,
     minutes=18,
 )
 

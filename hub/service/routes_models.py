@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.cards.markdown import card_markdown
 from hub.errors import Forbidden, InvalidRequest, NotFound
 from hub.runtime import Prediction
 from hub.service.cards import model_card, public_base_url
@@ -36,7 +37,6 @@ from hub.service.schemas import (
     VersionNumber,
     VersionPublic,
 )
-from hub.service.web_markdown import card_markdown
 from hub.service.web_security import image_response
 
 router = APIRouter(prefix="/v1/models", tags=["models"])

@@ -22,21 +22,10 @@ import httpx
 import pytest
 
 from tests.conftest import serve, settings_for
+from tests.service.simpool_support import cu_cell
 
 FLOOD_CLIENTS = 44  # more than AnyIO's 40 threads
 SAMPLES = 15
-
-
-def _cu_cell(repeat: int) -> dict:
-    from ase.build import bulk
-
-    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((repeat, repeat, repeat))
-    return {
-        "numbers": atoms.numbers.tolist(),
-        "positions": atoms.positions.round(6).tolist(),
-        "cell": atoms.cell.array.tolist(),
-        "pbc": True,
-    }
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +66,7 @@ def test_flood_keeps_liveness_and_cheap_predictions(home: Path) -> None:
     runtime = Runtime(settings)
     expensive = [
         ("physics.gfn2-xtb", {"inputs": ["C" * 12] * 2}),
-        ("physics.emt", {"inputs": [_cu_cell(5)]}),  # 500 atoms
+        ("physics.emt", {"inputs": [cu_cell(5)]}),  # 500 atoms
     ]
     for ref in ("chemistry.solubility", "physics.gfn2-xtb", "physics.emt"):
         runtime.predictor(runtime.resolve(ref))  # loaded before serving

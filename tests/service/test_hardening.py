@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.auth import keys, users
+from hub.cards.markdown import card_markdown
 from hub.catalog import CatalogStore
 from hub.config import Settings, sqlite_url
 from hub.entities import ModelInfo, OutputSpec, VersionCreate
@@ -31,7 +32,6 @@ from hub.plugins import Domain, InputType, PluginRegistry, Simulator, load_plugi
 from hub.runtime import Runtime
 from hub.runtime.core import Budget, each_item
 from hub.service.app import create_app
-from hub.service.web_markdown import card_markdown
 from tests.conftest import serve
 
 CU2 = {"symbols": ["Cu", "Cu"], "positions": [[0, 0, 0], [0, 0, 2.5]]}
