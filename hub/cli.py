@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub import cli_admin, cli_audit, cli_packs, cli_publish, cli_screen, cli_train
+from hub import cli_admin, cli_audit, cli_cards, cli_packs, cli_publish, cli_screen, cli_train
 from hub.cli_support import console, err, fail
 from hub.config import load_settings
 from hub.errors import HubError
@@ -34,6 +34,7 @@ app.add_typer(cli_admin.groups_app, name="groups")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_audit.quotas_app, name="quotas")
 models_app.command("visibility")(cli_admin.model_visibility)
+cli_cards.register(models_app)  # hub models show, hub models params
 cli_publish.register(app)  # hub publish
 cli_train.register(app)  # hub train
 cli_packs.register(app)  # hub export, hub import
@@ -535,30 +536,6 @@ def models_list(
     console.print(table)
 
 
-@models_app.command("show")
-def models_show(
-    name: str,
-    url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
-) -> None:
-    """Print a model card as JSON (from the local catalog, or from the hub at --url)."""
-    try:
-        if url:
-            from hub.client import HubClient
-
-            with HubClient(url) as client:
-                text = json.dumps(client.model(name))
-        else:
-            from hub.cards.card import model_card
-            from hub.catalog import CatalogStore
-            from hub.plugins import load_plugins
-
-            store = CatalogStore(load_settings().database_url)
-            text = model_card(store, name, plugins=load_plugins()).model_dump_json()
-    except HubError as exc:
-        fail(exc)
-    console.print_json(text)
-
-
 @models_app.command("alias")
 def models_alias(name: str, alias: str, version: int) -> None:
     """Point ALIAS of model NAME at VERSION."""
@@ -589,7 +566,10 @@ def predict(
     file: Annotated[Path | None, typer.Option(help="a .csv or .smi file")] = None,
     column: str = "smiles",
     url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
-    params: Annotated[str, typer.Option(help="JSON object of parameters")] = "{}",
+    params: Annotated[
+        str,
+        typer.Option(help="JSON object of the model's parameters (list: hub models params REF)"),
+    ] = "{}",
 ) -> None:
     """Predict INPUT... (or the inputs of --file) with model REF; prints JSON lines. An input
     that is a JSON object or list (an atoms object) is sent as JSON."""
