@@ -51,6 +51,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def can_pool() -> bool:
+    """False in a daemonic process (a Dask nanny's worker, a process-pool child), which may not
+    start children: there a batch is featurized in process (the cluster already runs one
+    worker per core)."""
+    return not multiprocessing.current_process().daemon
+
+
 def pool(processes: int | None = None) -> ProcessPoolExecutor:
     """The warm pool, started (or resized) on first use."""
     global _pool, _size

@@ -145,10 +145,10 @@ class RDKitFeaturizer:
         """Each molecule's vector, or the exception it raised, in order. Batches of at least
         ``parallel_threshold`` (:data:`PARALLEL_THRESHOLD` unless set) go to the warm process pool
         (:mod:`domains.chemistry.descriptors_pool`) as their input strings; smaller ones, or
-        ``processes=1``, run here."""
-        from domains.chemistry.descriptors_pool import featurize_inputs
+        ``processes=1``, or in a daemonic process (a Dask worker), run here."""
+        from domains.chemistry.descriptors_pool import can_pool, featurize_inputs
 
-        if processes == 1 or len(mols) < self.parallel_threshold:
+        if processes == 1 or len(mols) < self.parallel_threshold or not can_pool():
             return [_attempt(self, m) for m in mols]
         return featurize_inputs(self.params, [m.input for m in mols], processes=processes)
 
@@ -158,11 +158,12 @@ class RDKitFeaturizer:
         """Each input string parsed and standardised
         (:func:`domains.chemistry.molecules.parse_molecule`) and featurized, or the exception
         it raised, in order; on the process pool from ``parallel_threshold`` inputs (the
-        parse, about a third of the time, runs there too), else here."""
-        from domains.chemistry.descriptors_pool import featurize_inputs
+        parse, about a third of the time, runs there too), else (or in a daemonic process: a
+        Dask worker) here."""
+        from domains.chemistry.descriptors_pool import can_pool, featurize_inputs
         from domains.chemistry.molecules import parse_molecule
 
-        if processes == 1 or len(inputs) < self.parallel_threshold:
+        if processes == 1 or len(inputs) < self.parallel_threshold or not can_pool():
             out: list[tuple[Molecule, np.ndarray] | Exception] = []
             for raw in inputs:
                 try:
