@@ -6,9 +6,8 @@ handed to Dask; the process that drives it (:mod:`hub.screening.driver`) holds a
 (:mod:`hub.catalog.jobs`). A screen whose driver stopped renewing (its hub was killed) is taken
 over by the next hub that looks (:meth:`ScreenStore.claim`), and carries on where it stopped.
 
-Chunks are idempotent: each finished chunk is one row of ``screen_chunks`` keyed by (screen,
-phase, k) with the sha256 of its result file; the first writer wins (:meth:`chunk_done`), a
-chunk re-run after a crash finds its row and is not computed or written again.
+Chunks are idempotent (:mod:`hub.catalog.screen_chunks`, whose verbs :class:`ScreenStore`
+has too); the tables and :class:`Screen` are in :mod:`hub.catalog.screen_rows`.
 
 States: ``queued -> running -> succeeded | failed | cancelled`` (``queued -> cancelled``).
 """
@@ -18,129 +17,29 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, func, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import func, select, update
 
 from hub.auth.identity import Caller
-from hub.catalog.rows import Base, as_utc, utcnow
+from hub.catalog.leases import lease_clock, owned_row, request_cancel
+from hub.catalog.rows import utcnow
+from hub.catalog.screen_chunks import ScreenChunks
+from hub.catalog.screen_rows import Screen, ScreenChunkRow, ScreenRow
+from hub.catalog.screen_rows import screen_entity as _entity
 from hub.catalog.store import CatalogStore
 from hub.entities import FINAL_STATES
-from hub.errors import AlreadyExists, Conflict, NotFound
+from hub.errors import Conflict
 
-
-class ScreenRow(Base):
-    __tablename__ = "screens"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
-    state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
-    # [{"ref": "chemistry.solubility", "model": "chemistry.solubility", "version": 1}, ...]
-    models: Mapped[list] = mapped_column(JSON)
-    input_sha256: Mapped[str] = mapped_column(String(64))
-    input_name: Mapped[str] = mapped_column(String(200), default="")
-    input_format: Mapped[str] = mapped_column(String(10))
-    input_column: Mapped[str] = mapped_column(String(100), default="smiles")
-    input_type: Mapped[str] = mapped_column(String(100))
-    chunk_size: Mapped[int] = mapped_column(Integer)
-    rows: Mapped[int] = mapped_column(Integer, default=0)  # inputs (rows of the result)
-    unique: Mapped[int] = mapped_column(Integer, default=0)  # distinct keys scored
-    phase: Mapped[str] = mapped_column(String(20), default="")
-    step: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    driver: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class ScreenChunkRow(Base):
-    __tablename__ = "screen_chunks"
-
-    screen_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    phase: Mapped[str] = mapped_column(String(20), primary_key=True)
-    k: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int] = mapped_column(Integer)
-    worker: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-@dataclass(frozen=True)
-class Screen:
-    """A screen as the catalog has it (see :class:`ScreenRow` for the fields)."""
-
-    id: str
-    owner: str | None
-    state: str
-    models: list[dict[str, Any]]
-    input_sha256: str
-    input_name: str
-    input_format: str
-    input_column: str
-    input_type: str
-    chunk_size: int
-    rows: int
-    unique: int
-    phase: str
-    step: int
-    total: int
-    message: str
-    error: dict[str, Any] | None
-    result_sha256: str | None
-    driver: str | None
-    cancel_requested: bool
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime | None
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINAL_STATES
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for k in ("created_at", "started_at", "finished_at", "updated_at"):
-            out[k] = out[k].isoformat() if out[k] is not None else None
-        return out
-
-
-def _entity(row: ScreenRow) -> Screen:
-    return Screen(
-        id=row.id,
-        owner=row.owner,
-        state=row.state,
-        models=list(row.models or []),
-        input_sha256=row.input_sha256,
-        input_name=row.input_name,
-        input_format=row.input_format,
-        input_column=row.input_column,
-        input_type=row.input_type,
-        chunk_size=row.chunk_size,
-        rows=row.rows,
-        unique=row.unique,
-        phase=row.phase,
-        step=row.step,
-        total=row.total,
-        message=row.message,
-        error=row.error,
-        result_sha256=row.result_sha256,
-        driver=row.driver,
-        cancel_requested=row.cancel_requested,
-        created_at=as_utc(row.created_at),
-        started_at=as_utc(row.started_at),
-        finished_at=as_utc(row.finished_at),
-        updated_at=as_utc(row.updated_at),
-    )
+__all__ = [
+    "Screen",
+    "ScreenChunkRow",
+    "ScreenRow",
+    "ScreenStore",
+    "driver_gone_locally",
+    "driver_name",
+]
 
 
 def driver_name(pid: int | None = None) -> str:
@@ -168,16 +67,15 @@ def driver_gone_locally(driver: str | None) -> bool:
     return False
 
 
-class ScreenStore:
-    """Small verbs over the ``screens`` and ``screen_chunks`` tables."""
+class ScreenStore(ScreenChunks):
+    """Small verbs over the ``screens`` table (and, from :class:`ScreenChunks`, over
+    ``screen_chunks``)."""
 
     def __init__(self, catalog: CatalogStore) -> None:
         self.catalog = catalog
 
     def _clock(self) -> Any:
-        if self.catalog.engine.dialect.name == "postgresql":
-            return func.now()
-        return utcnow()
+        return lease_clock(self.catalog)
 
     def create(
         self,
@@ -375,81 +273,11 @@ class ScreenStore:
             row = self._row(s, screen_id, caller=caller)
             if row.state in FINAL_STATES:
                 raise Conflict(f"screen {screen_id} is already {row.state}", code="screen_finished")
-            now = utcnow()
-            s.execute(
-                update(ScreenRow)
-                .where(ScreenRow.id == screen_id, ScreenRow.state == "queued")
-                .values(
-                    state="cancelled",
-                    phase="cancelled",
-                    finished_at=now,
-                    updated_at=now,
-                    message="cancelled before it started",
-                )
-            )
-            s.execute(
-                update(ScreenRow).where(ScreenRow.id == screen_id).values(cancel_requested=True)
-            )
+            request_cancel(s, ScreenRow, screen_id, phase="cancelled")
             s.flush()
             s.refresh(row)
             return _entity(row)
 
-    # -- chunks ---------------------------------------------------------------------------
-    def chunk_done(
-        self, screen_id: str, phase: str, k: int, sha256: str, rows: int, worker: str = ""
-    ) -> bool:
-        """Record chunk ``k`` of ``phase`` as done; False when it already was (the first
-        result stays: a chunk is written once)."""
-        try:
-            with self.catalog.session() as s:
-                s.add(
-                    ScreenChunkRow(
-                        screen_id=screen_id,
-                        phase=phase,
-                        k=int(k),
-                        sha256=sha256,
-                        rows=int(rows),
-                        worker=worker[:200],
-                    )
-                )
-            return True
-        except AlreadyExists:
-            return False
-
-    def chunk(self, screen_id: str, phase: str, k: int) -> tuple[str, int] | None:
-        """(sha256, rows) of a finished chunk, else None."""
-        with self.catalog.session() as s:
-            row = s.get(ScreenChunkRow, (screen_id, phase, int(k)))
-            return (row.sha256, row.rows) if row is not None else None
-
-    def chunks(self, screen_id: str, phase: str) -> dict[int, tuple[str, int]]:
-        """Every finished chunk of ``phase``: k -> (sha256, rows)."""
-        with self.catalog.session() as s:
-            rows = s.execute(
-                select(ScreenChunkRow.k, ScreenChunkRow.sha256, ScreenChunkRow.rows).where(
-                    ScreenChunkRow.screen_id == screen_id, ScreenChunkRow.phase == phase
-                )
-            ).all()
-        return {k: (sha, n) for k, sha, n in rows}
-
-    def shas(self) -> set[str]:
-        """Every sha256 screens refer to (inputs, chunks, results): kept by the sweep."""
-        with self.catalog.session() as s:
-            out = set(s.scalars(select(ScreenChunkRow.sha256)).all())
-            for a, b in s.execute(select(ScreenRow.input_sha256, ScreenRow.result_sha256)).all():
-                out |= {x for x in (a, b) if x}
-        return out
-
     @staticmethod
     def _row(s: Any, screen_id: str, *, caller: Caller | None = None) -> ScreenRow:
-        row = (
-            s.get(ScreenRow, screen_id)
-            if isinstance(screen_id, str) and len(screen_id) <= 36
-            else None
-        )
-        if row is not None and caller is not None and not caller.is_admin:
-            if caller.user is None or row.owner != caller.user:
-                row = None
-        if row is None:
-            raise NotFound(f"no screen {str(screen_id)[:40]!r}", code="screen_not_found")
-        return row
+        return owned_row(s, ScreenRow, screen_id, "screen", caller=caller)
