@@ -19,9 +19,14 @@ large screen.
   not its workers') is sampled every 0.2 s: idle before the upload, peak during it.
 
 The model is ``chemistry.solubility`` of ``--home`` (default ``$HUB_HOME``) when it is built
-there, else a quick build into a temporary folder (a few minutes).
+there, else a quick build into a temporary folder (a few minutes). ``--model`` (repeated)
+screens with other models of the home (two models: each molecule is parsed once for both,
+:mod:`hub.screening.scoring`); ``--workers 1`` runs one cluster size only. The load average
+(1 minute) is printed before and after each run: on a shared machine it says how far the
+rates are from an idle machine's.
 
     .venv/bin/python bench/screen_scaling.py [--n 100000] [--rss-n 1000000] [--home DIR]
+        [--model chemistry.solubility ...] [--workers 1,2] [--skip-rss]
 """
 
 from __future__ import annotations
@@ -73,19 +78,27 @@ def library(n: int) -> list[str]:
     raise SystemExit(f"at most {len(out)} distinct inputs; ask for fewer")
 
 
-def ensure_home(home: Path | None) -> Path:
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages, as text."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def ensure_home(home: Path | None, models: list[str]) -> Path:
     from hub.catalog import CatalogStore
     from tests.conftest import settings_for
 
     if home is not None:
         store = CatalogStore(settings_for(home).database_url)
         try:
-            store.resolve(MODEL)
+            for model in models:
+                store.resolve(model)
             return home
         except Exception:  # noqa: BLE001 - not built there: build one below
             pass
         finally:
             store.close()
+    if models != [MODEL]:
+        raise SystemExit(f"--home must hold built {models}: only {MODEL} is built here")
     from tests.screening.screen_support import build_template
 
     base = Path(tempfile.mkdtemp(prefix="hub-bench-screen-"))
@@ -93,8 +106,9 @@ def ensure_home(home: Path | None) -> Path:
     return build_template(base)
 
 
-def scaling(home: Path, lib: Path, n: int, workers: int, chunk: int) -> float:
-    """Molecules/s of one screen of ``lib`` on an embedded cluster of ``workers``."""
+def scaling(home: Path, lib: Path, n: int, workers: int, chunk: int, models: list[str]) -> float:
+    """Molecules/s of one screen of ``lib`` by ``models`` on an embedded cluster of
+    ``workers``."""
     import hub
     from hub import engine
     from hub.catalog import CatalogStore
@@ -104,11 +118,12 @@ def scaling(home: Path, lib: Path, n: int, workers: int, chunk: int) -> float:
     settings = settings_for(home, dask_workers=workers, screen_chunk=chunk)
     warm = lib.with_name(f"warm-{workers}.smi")
     warm.write_text("CCO\nc1ccccc1O\n")
-    hub.screen(warm, MODEL, settings=settings, resume=False)  # cluster up, model loaded
+    hub.screen(warm, models, settings=settings, resume=False)  # cluster up, models loaded
     client = engine.client(settings)
     cpu0 = sum(client.run(time.process_time).values())
+    before = load()
     t0 = time.perf_counter()
-    s = hub.screen(lib, MODEL, settings=settings, resume=False)
+    s = hub.screen(lib, models, settings=settings, resume=False)
     wall = time.perf_counter() - t0
     cpu = sum(client.run(time.process_time).values()) - cpu0
     assert s.state == "succeeded" and s.rows == n, s
@@ -122,7 +137,7 @@ def scaling(home: Path, lib: Path, n: int, workers: int, chunk: int) -> float:
     rate = n / wall
     print(
         f"{workers} worker(s): {n:,} molecules ({s.unique:,} distinct) in {wall:.1f} s "
-        f"= {rate:,.0f} molecules/s",
+        f"= {rate:,.0f} molecules/s (load average {before} before, {load()} after)",
         flush=True,
     )
     return rate
@@ -206,23 +221,28 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=5000)
     ap.add_argument("--home", type=Path, default=os.environ.get("HUB_HOME"))
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--model", action="append", help=f"a model to screen with ({MODEL})")
+    ap.add_argument("--workers", default="1,2", help="cluster sizes to run, comma-separated")
     args = ap.parse_args()
-    home = ensure_home(Path(args.home) if args.home else None)
+    models = args.model or [MODEL]
+    home = ensure_home(Path(args.home) if args.home else None, models)
     work = Path(tempfile.mkdtemp(prefix="hub-bench-lib-"))
     lib = work / "library.smi"
     lib.write_text("\n".join(library(args.n)) + "\n")
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}", flush=True)
-    r1 = scaling(home, lib, args.n, 1, args.chunk)
-    r2 = scaling(home, lib, args.n, 2, args.chunk)
-    print(f"scaling: 2 workers = {r2 / r1:.2f} x 1 worker (efficiency {r2 / (2 * r1):.0%}; "
-          "target >= 1.8 x)", flush=True)  # fmt: skip
+    print(f"cores: {os.cpu_count()}, load average: {load()}; models: {models}", flush=True)
+    rates = {w: scaling(home, lib, args.n, w, args.chunk, models)
+             for w in map(int, args.workers.split(","))}  # fmt: skip
+    if 1 in rates and 2 in rates:
+        r1, r2 = rates[1], rates[2]
+        print(f"scaling: 2 workers = {r2 / r1:.2f} x 1 worker (efficiency {r2 / (2 * r1):.0%}; "
+              "target >= 1.8 x)", flush=True)  # fmt: skip
     if not args.skip_rss:
         idle, peak, secs = api_rss(home, args.rss_n, 2, args.chunk)
         print(
             f"API process during a {args.rss_n:,}-input screen ({secs:.0f} s): idle "
             f"{idle:.0f} MB, peak {peak:.0f} MB (+{peak - idle:.0f} MB; target < +500 MB)"
         )
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"load average at the end: {load()}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 3. :func:`dedupe` (one task): the distinct keys, each with the first input that gave it, cut
    into chunks of ``chunk_size``: phase ``uniq``.
 4. :func:`score` (one per distinct chunk): every model on the chunk, through the worker's warm
-   predictor (each model loaded once per worker process): phase ``scores``.
+   predictor (each model loaded once per worker process), each input parsed once for all the
+   models (:mod:`hub.screening.scoring`): phase ``scores``.
 5. :func:`assemble` (one task): one row per input, in input order, written as one Parquet
    file: phase ``result``.
 
@@ -27,8 +28,8 @@ from typing import Any
 
 from hub.catalog.screens import Screen, ScreenStore
 from hub.config import Settings
+from hub.screening.scoring import BATCH, score_models
 
-BATCH = 500  # items between two cancellation checks (about a second of scoring)
 RESERVED = ("row", "input", "error", "error_message")
 
 
@@ -286,7 +287,8 @@ def _num(x: Any) -> float | None:
 
 
 def score(settings: Settings, screen_id: str, j: int) -> int:
-    """Every model of the screen on distinct chunk ``j``; returns rows."""
+    """Every model of the screen on distinct chunk ``j`` (each input parsed once for all the
+    models that take parsed inputs: :mod:`hub.screening.scoring`); returns rows."""
     pa, _, _ = _pa()
     ctx = _Ctx(settings, screen_id)
     hit = ctx.done("scores", j)
@@ -295,26 +297,23 @@ def score(settings: Settings, screen_id: str, j: int) -> int:
     table = ctx.table("uniq", j)
     inputs = table.column("input").to_pylist()
     columns: dict[str, Any] = {"key": table.column("key")}
-    for m, prefix, values in model_columns(ctx.screen):
-        rt = ctx.runtime
-        version = rt.store.get_version(m["model"], int(m["version"]))
-        predictor = rt.predictor(version)  # loaded once per worker process, then warm
-        check = getattr(rt, "check_params", None)
-        params = check(version, {}) if check is not None else {}
+    entries = model_columns(ctx.screen)
+    outputs = score_models(
+        ctx.runtime, [m for m, _, _ in entries], ctx.screen.input_type, inputs, ctx.check
+    )
+    for (_, prefix, values), outs in zip(entries, outputs, strict=True):
         cells: list[list[float | None]] = [[] for _ in values]
         unc: list[float | None] = []
         dom: list[bool | None] = []
         codes: list[str | None] = []
-        for start in range(0, len(inputs), BATCH):
-            ctx.check()
-            for out in predictor.predict(inputs[start : start + BATCH], params):
-                for c, x in zip(cells, _value_cells(out, values), strict=True):
-                    c.append(x)
-                unc.append(_num(out.get("uncertainty")))
-                d = out.get("in_domain")
-                dom.append(bool(d) if isinstance(d, bool) else None)
-                e = out.get("error")
-                codes.append(str(e.get("code", "error")) if isinstance(e, dict) else None)
+        for out in outs:
+            for c, x in zip(cells, _value_cells(out, values), strict=True):
+                c.append(x)
+            unc.append(_num(out.get("uncertainty")))
+            d = out.get("in_domain")
+            dom.append(bool(d) if isinstance(d, bool) else None)
+            e = out.get("error")
+            codes.append(str(e.get("code", "error")) if isinstance(e, dict) else None)
         for name, c in zip(values, cells, strict=True):
             columns[name] = pa.array(c, pa.float64())
         columns[f"{prefix}.uncertainty"] = pa.array(unc, pa.float64())
