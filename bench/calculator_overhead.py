@@ -6,8 +6,10 @@ connection and with the engine the hub reports (ASE's EMT, or asap3's) in this p
 difference is the hub's overhead per call (HTTP, JSON, validation). Local and remote calls
 alternate, so that both see the same load; the wall-clock overhead is the median of the
 paired differences. On a shared machine wall time moves with the neighbours' work, so the
-CPU overhead is printed too: this process's CPU time and the hub process's (read from /proc)
-per remote call, less the local engine's CPU time per call. The hub is started with
+CPU overhead is printed too: this process's CPU time and the hub's (the server process and its
+descendants, e.g. the simulator worker processes, read from /proc) per remote call, less the
+local engine's CPU time per call. The first call waits for the hub's worker processes to load
+(up to ``--warm-timeout`` seconds: minutes on a loaded machine). The hub is started with
 no anonymous rate limit (the calls come from one address, faster than its 300 a minute).
 
     .venv/bin/python bench/calculator_overhead.py [--calls 200]
@@ -32,10 +34,35 @@ from predict_latency import hub_process
 from hub.client import HubClient
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds (Linux /proc) of process ``pid`` and of its live
+    descendants (the hub's worker processes run the engine outside the server process)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, todo = {pid}, [pid]
+    while todo:
+        p = todo.pop()
+        for child, parent in parents.items():
+            if parent == p and child not in tree:
+                tree.add(child)
+                todo.append(child)
+    total = 0
+    for p in tree:
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def paired(atoms, local, remote, calls: int, server_pid: int) -> dict[str, float]:
@@ -96,15 +123,16 @@ def local_engine(name: str):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--warm-timeout", type=float, default=600.0, help="seconds (first call)")
     args = ap.parse_args()
     # thousands of calls a minute from one address: no anonymous rate limit on this hub (the
     # limiter still runs; its cost is in bench/auth_overhead.py)
     os.environ.setdefault("HUB_ANONYMOUS_RATE_PER_MINUTE", "0")
     os.environ.setdefault("HUB_ANONYMOUS_ITEMS_PER_DAY", "0")
-    with hub_process() as (url, proc), HubClient(url) as client:
+    with hub_process() as (url, proc), HubClient(url, timeout_s=args.warm_timeout) as client:
         remote = client.calculator("physics.emt")
         cu = bulk("Cu", "fcc", a=3.6, cubic=True)
-        per_call_ms(cu, remote, 20)  # warm the connection and the model
+        per_call_ms(cu, remote, 20)  # warm the connection, the worker processes and the model
         print(f"engine on the hub: {remote.engine}; median of {args.calls} calls")
         head = ("atoms", "local ms", "remote ms", "overhead ms", "CPU overhead ms")
         print("{:>6} {:>10} {:>10} {:>12} {:>16}".format(*head))
