@@ -35,6 +35,9 @@
   (others wait without holding a thread, so liveness and cheap models stay responsive)
 - ``HUB_KIND_PROCESSES`` (``simulator=<cores>,*=0``): worker processes that run a model kind's
   predictions outside the API process (hub.runtime.procpool); 0 runs them in its threads
+- ``HUB_KIND_MEMORY_MB`` (``simulator=4096,*=0``): how much one request may grow a worker
+  process's address space, MiB (``RLIMIT_AS``; 0: no limit); an item over it gets
+  ``memory_limit_exceeded`` and the process serves on
 - ``HUB_PREDICTION_CACHE`` (``auto``): the prediction cache (hub.runtime.cache): ``auto`` is
   Redis when ``HUB_REDIS_URL`` is set, else an LRU in each process; ``memory``, ``redis``,
   ``off``. ``HUB_CACHE_ENTRIES`` (50000): outputs kept in process; ``HUB_CACHE_TTL_S`` (86400):
@@ -75,6 +78,7 @@ DEFAULT_KIND_THREADS = {"keras": 8, "lightgbm": 8, "simulator": 2, "*": 4}
 DEFAULT_CACHE_KINDS = {"keras": 1, "simulator": 0, "*": 1}
 # simulators (xTB, EMT, universal potentials) hold the GIL and may abort: out of the API process
 DEFAULT_KIND_PROCESSES = {"simulator": os.cpu_count() or 1, "*": 0}
+DEFAULT_KIND_MEMORY_MB = {"simulator": 4096, "*": 0}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
 
@@ -131,6 +135,7 @@ class Settings:
     max_batch_cost: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BATCH_COST))
     kind_threads: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_THREADS))
     kind_processes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_PROCESSES))
+    kind_memory_mb: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_KIND_MEMORY_MB))
     # prediction cache (hub.runtime.cache) and micro-batching (hub.runtime.batching)
     prediction_cache: str = "auto"
     cache_entries: int = 50_000
@@ -153,8 +158,8 @@ class Settings:
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
-        ``kind_threads``, ``kind_processes``, ``cache_kinds``) for model kind ``kind``, else
-        its ``*`` entry."""
+        ``kind_threads``, ``kind_processes``, ``kind_memory_mb``, ``cache_kinds``) for model
+        kind ``kind``, else its ``*`` entry."""
         values: dict[str, float] = getattr(self, setting)
         return values.get(kind, values.get("*", next(iter(values.values()))))
 
@@ -192,6 +197,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         max_batch_cost=parse_per_kind(env.get("HUB_MAX_BATCH_COST"), DEFAULT_BATCH_COST),
         kind_threads=parse_per_kind(env.get("HUB_KIND_THREADS"), DEFAULT_KIND_THREADS, int),
         kind_processes=parse_per_kind(env.get("HUB_KIND_PROCESSES"), DEFAULT_KIND_PROCESSES, int),
+        kind_memory_mb=parse_per_kind(env.get("HUB_KIND_MEMORY_MB"), DEFAULT_KIND_MEMORY_MB, int),
         prediction_cache=env.get("HUB_PREDICTION_CACHE") or "auto",
         cache_entries=int(env.get("HUB_CACHE_ENTRIES") or 50_000),
         cache_ttl_s=float(env.get("HUB_CACHE_TTL_S") or 86_400.0),

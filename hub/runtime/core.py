@@ -397,7 +397,8 @@ class Runtime:
             return None
         from hub.runtime.procpool import pool_for
 
-        pool = pool_for(kind, n, self._plugins_ref)
+        memory_mb = int(self.settings.for_kind("kind_memory_mb", kind))
+        pool = pool_for(kind, n, self._plugins_ref, memory_mb)
         self._pools.add(pool)
         return pool
 

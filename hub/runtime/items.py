@@ -68,6 +68,9 @@ def error_item(exc: BaseException) -> dict[str, Any]:
     """The ``{"error": {...}}`` slot for an input that failed."""
     if isinstance(exc, HubError):
         return {"error": exc.to_dict()}
+    if isinstance(exc, MemoryError):  # over the worker's RLIMIT_AS (hub.memlimit)
+        message = "the input needs more memory than a worker may use for one request"
+        return {"error": {"code": "memory_limit_exceeded", "message": message}}
     # An engine failure we did not foresee: report it on the item, keep the worker alive.
     log_unexpected(exc)
     return {

@@ -4,12 +4,9 @@ reporting each chunk as it ends. Only plain data crosses the pipe (see the pool'
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
-import sys
-import threading
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -17,6 +14,8 @@ from importlib import import_module
 from typing import Any
 
 from hub.entities import DatasetInfo, Metric, Version
+from hub.lifeline import die_with_parent
+from hub.memlimit import memory_limit
 from hub.runtime.budget import Budget
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,9 @@ def _plugins(ref: str | None) -> Any:
 
 
 class _Child:
-    def __init__(self, plugins_ref: str | None) -> None:
+    def __init__(self, plugins_ref: str | None, memory_mb: int = 0) -> None:
         self.plugins = _plugins(plugins_ref)
+        self.memory_mb = memory_mb  # RLIMIT_AS growth allowed per request (0: none)
         self.loaded: dict[tuple, Any] = {}
         self.stores: dict[str, Any] = {}
 
@@ -79,9 +79,14 @@ class _Child:
             self.loaded[key] = hit
         return hit
 
-    def run(self, conn: Any, cancel: Any, msg: tuple) -> None:
-        from hub.runtime.core import _call
+    def warm(self, plain: dict[str, Any], artifacts: str, max_chars: int) -> None:
+        """Load a version before a request needs it; a failure is reported when one does."""
+        try:
+            self.predictor(plain, artifacts, max_chars)
+        except Exception as exc:  # noqa: BLE001 - reported when a request needs it
+            log.warning("pool child: cannot load %s:%s: %s", plain["model"], plain["version"], exc)
 
+    def run(self, conn: Any, cancel: Any, msg: tuple) -> None:
         _, task, plain, artifacts, max_chars, inputs, params, remaining_s, deadline_s, cap = msg
         budget = Budget(deadline_s, time.monotonic() + remaining_s, cancel)
         try:
@@ -94,6 +99,15 @@ class _Child:
             payload.setdefault("message", f"{type(exc).__name__}: {str(exc)[:300]}")
             conn.send(("failed", task, status, payload))
             return
+        with memory_limit(self.memory_mb):  # an item over it: memory_limit_exceeded
+            self._items(conn, task, predictor, inputs, params, budget, cap)
+        conn.send(("done", task))
+
+    def _items(
+        self, conn: Any, task: Any, predictor: Any, inputs: list, params: Any, budget: Any, cap: int
+    ) -> None:
+        from hub.runtime.core import _call
+
         i, size = 0, 1
         while i < len(inputs) and not budget.expired():
             chunk = inputs[i : i + size]
@@ -103,43 +117,37 @@ class _Child:
             i += len(chunk)
             if time.perf_counter() - t0 < CHUNK_S:
                 size = min(size * 2, cap or MAX_CHUNK)
-        conn.send(("done", task))
 
 
-def _die_with_parent(parent: int) -> None:
-    """End this process when ``parent`` is gone: ``PR_SET_PDEATHSIG`` on Linux (SIGKILL: a
-    child holds nothing worth a clean exit), and a thread watching ``getppid()`` everywhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
-
-
-def child_main(conn: Any, cancel: Any, plugins_ref: str | None, parent: int, warm: list) -> None:
-    """A pool child: load the plugins and ``warm`` versions, then run tasks until the pipe
-    closes; dies with ``parent``."""
+def child_main(
+    conn: Any,
+    cancel: Any,
+    plugins_ref: str | None,
+    parent: int,
+    warm: list,
+    memory_mb: int = 0,
+) -> None:
+    """A pool child: load the plugins, then run tasks until the pipe closes, loading the
+    ``warm`` versions while no task waits (a request never waits for versions nobody asked
+    for: loading every simulator, universal potentials included, takes a minute on a busy
+    machine). Each task runs under an address-space limit of what the child maps then plus
+    ``memory_mb`` MiB (0: none; ``Settings.kind_memory_mb``); dies with ``parent``."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one engine per core, no oversubscription
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the server decides
-    _die_with_parent(parent)
-    child = _Child(plugins_ref)
-    for plain, artifacts, max_chars in warm:
-        try:
-            child.predictor(plain, artifacts, max_chars)
-        except Exception as exc:  # noqa: BLE001 - reported when a request needs it
-            log.warning("pool child: cannot load %s:%s: %s", plain["model"], plain["version"], exc)
+    # a child holds nothing worth a clean exit: SIGKILL, at once
+    die_with_parent(parent, signum=signal.SIGKILL)
+    child = _Child(plugins_ref, memory_mb)
     conn.send(("ready", os.getpid()))
+    pending = list(warm)
+    if not pending:
+        conn.send(("warmed", os.getpid()))
     while True:
         try:
+            if pending and not conn.poll():  # idle: load the next version before it is asked
+                child.warm(*pending.pop(0))
+                if not pending:
+                    conn.send(("warmed", os.getpid()))
+                continue
             msg = conn.recv()
         except (EOFError, OSError):
             return

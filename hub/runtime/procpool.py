@@ -5,9 +5,9 @@ thread pool or ``/health/live``.
 
 - One pool per (kind, size, plugin source) in a process, shared by its runtimes; ``spawn``
   children (no fork of TensorFlow or tblite state) started from one long-lived thread, each
-  dying with its parent (:func:`hub.jobs.runner.die_with_parent`). A child loads the plugins
+  dying with its parent (:func:`hub.lifeline.die_with_parent`). A child loads the plugins
   once and keeps each version's predictor warm; the versions served so far are loaded by a
-  replacement before it takes work.
+  replacement while it has no work (a request never waits for versions nobody asked for).
 - Only plain data crosses: the version's catalog record, the raw JSON inputs, the checked
   parameters, and JSON-able outputs back (multiprocessing pickles these plain values on its
   own pipe; nothing from a user or the disk is unpickled).
@@ -77,7 +77,8 @@ class _Worker:
         self.task: _Task | None = None
         self.task_id = 0
         self.killed: str | None = None
-        self.ready = False
+        self.ready = False  # taking work
+        self.warmed = False  # and every version named by ProcessPool.warm is loaded
         self.gone = False  # its pipe closed: the child is dead
         self.pid = proc.pid
         threading.Thread(target=self._read, daemon=True, name="procpool-reader").start()
@@ -92,6 +93,8 @@ class _Worker:
             if msg[0] == "ready":
                 self.ready = True
                 self.pool._release(self)
+            elif msg[0] == "warmed":
+                self.warmed = True
             elif task is None or msg[1] != self.task_id:
                 continue  # a late message of a task given up
             elif msg[0] == "chunk":
@@ -121,9 +124,10 @@ class _Worker:
 class ProcessPool:
     """``n`` warm child processes running one model kind's predictions (:meth:`run`)."""
 
-    def __init__(self, n: int, plugins_ref: str | None = None) -> None:
+    def __init__(self, n: int, plugins_ref: str | None = None, memory_mb: int = 0) -> None:
         self.n = max(1, int(n))
         self.plugins_ref = plugins_ref
+        self.memory_mb = memory_mb  # a child's address-space growth per request (0: none)
         self.kill_margin_s = KILL_MARGIN_S
         self._ctx = mp.get_context("spawn")
         self._lock = threading.Lock()
@@ -150,19 +154,20 @@ class ProcessPool:
         return self
 
     def warm(self, plain: dict[str, Any], artifacts: str, max_chars: int) -> None:
-        """Have every child started from now on load this version before taking work."""
+        """Have every child started from now on load this version while it has no work."""
         key = (artifacts, plain["model"], plain["version"], plain["created_at"])
         with self._lock:
             if key not in self._warm and len(self._warm) < 64:
                 self._warm[key] = (plain, artifacts, max_chars)
 
     def wait_ready(self, timeout_s: float) -> bool:
-        """Start the pool and wait until all its children took work once or are idle."""
+        """Start the pool and wait until all its children loaded the versions :meth:`warm`
+        named (benchmarks measure warm children; requests need not wait for this)."""
         self.start()
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
             with self._lock:
-                if sum(w.ready for w in self._workers if w.proc.is_alive()) >= self.n:
+                if sum(w.warmed for w in self._workers if w.proc.is_alive()) >= self.n:
                     return True
             time.sleep(0.05)
         return False
@@ -197,7 +202,7 @@ class ProcessPool:
             warm = list(self._warm.values())
         proc = self._ctx.Process(
             target=child_main,
-            args=(child, cancel, self.plugins_ref, os.getpid(), warm),
+            args=(child, cancel, self.plugins_ref, os.getpid(), warm, self.memory_mb),
             name="hub-procpool",
             daemon=True,
         )
@@ -368,13 +373,13 @@ _pools: dict[tuple, ProcessPool] = {}
 _pools_lock = threading.Lock()
 
 
-def pool_for(kind: str, n: int, plugins_ref: str | None = None) -> ProcessPool:
+def pool_for(kind: str, n: int, plugins_ref: str | None = None, memory_mb: int = 0) -> ProcessPool:
     """The process's pool of ``n`` children for model kind ``kind`` (made on first use)."""
-    key = (kind, n, plugins_ref)
+    key = (kind, n, plugins_ref, memory_mb)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = ProcessPool(n, plugins_ref)
+            pool = _pools[key] = ProcessPool(n, plugins_ref, memory_mb)
         return pool
 
 

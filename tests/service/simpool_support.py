@@ -1,7 +1,8 @@
 """A hub made by hand for the process-pool tests (issue 13): EMT and GFN2-xTB models from the
-physics domain, and a test domain whose simulator sleeps the seconds it is given, or kills its
-own process for a negative number (an engine that aborts). Worker processes find the same
-plugins through ``tests.service.simpool_support:plugins``."""
+physics domain, and a test domain whose simulator sleeps the seconds it is given, kills its
+own process for a negative number (an engine that aborts), or allocates that many bytes for
+a number of at least :data:`ALLOCATE` (an engine that runs out of memory). Worker processes
+find the same plugins through ``tests.service.simpool_support:plugins``."""
 
 from __future__ import annotations
 
@@ -28,14 +29,22 @@ def _seconds(raw: Any) -> float:
     return float(raw)
 
 
+ALLOCATE = 1e6  # from this many "seconds" on, the simulator allocates that many bytes instead
+
+
 def _cost(raw: Any) -> float:
-    return abs(float(raw)) if isinstance(raw, int | float) else 1.0
+    if not isinstance(raw, int | float) or raw >= ALLOCATE:
+        return 1.0
+    return abs(float(raw))
 
 
 def _build_sleep(**_: Any) -> Any:
     def compute(seconds: float) -> dict[str, Any]:
         if seconds < 0:
             os.kill(os.getpid(), signal.SIGKILL)  # as an engine that aborts its process
+        if seconds >= ALLOCATE:
+            block = bytearray(int(seconds))  # as an engine that needs that much memory
+            return {"energy": float(len(block)), "pid": os.getpid()}
         time.sleep(seconds)
         return {"energy": seconds, "pid": os.getpid()}
 

@@ -79,6 +79,17 @@ def test_a_child_that_dies_is_a_typed_error_and_replaced(home: Home) -> None:
     assert all("value" in o for o in out), out
 
 
+def test_an_item_over_the_memory_limit_is_typed_and_the_child_serves_on(home: Home) -> None:
+    rt = runtime(home, kind_memory_mb={"simulator": 256, "*": 0})
+    # 100 MB fits in the 256 MiB a request may add; 8 GB does not (the machine would give it)
+    out = _predict(rt, "sp.sleep", [1e8, 8e9, 0.01])
+    assert out[0]["value"]["energy"] == 1e8 and "value" in out[2], out
+    assert out[1]["error"]["code"] == "memory_limit_exceeded", out
+    assert out[0]["value"]["pid"] == out[2]["value"]["pid"]  # the same child, alive
+    out = _predict(runtime(home, kind_memory_mb={"*": 0}), "sp.sleep", [1e9])  # no limit
+    assert out[0]["value"]["energy"] == 1e9, out
+
+
 def test_deadline_stops_the_child_and_kills_an_overrunning_item(home: Home) -> None:
     rt = runtime(home, deadline_s={"simulator": 1.0, "*": 60.0})
     pool = rt.pool("simulator")
