@@ -59,6 +59,12 @@ def store(db_url: str) -> Iterator[CatalogStore]:
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hub home with every built-in model built at quick size (shared by the session)."""
     home = tmp_path_factory.mktemp("hub-home")
+    ready = os.environ.get("HUB_TEST_BUILT_HOME")
+    if ready:  # a quick-built home made earlier (by this fixture): copied, so tests may write
+        import shutil
+
+        shutil.copytree(ready, home, dirs_exist_ok=True)
+        return home
     settings = settings_for(home)
     store = CatalogStore(settings.database_url)
     build_all(load_plugins().recipes(), store, ArtifactStore(settings.artifacts_dir), quick=True)
@@ -120,13 +126,27 @@ def server_url(app) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def job_workers(built_home: Path):  # noqa: ANN201
-    """One job worker process over the quick-built home, as `hub serve` runs it."""
-    from hub.jobs import JobSupervisor
+def dask_engine() -> Iterator[None]:
+    """The embedded Dask cluster of this test process (started by the first job or screen
+    that needs it), shared by the whole session and closed at its end."""
+    yield
+    from hub import engine
+    from hub.screening.driver import stop_supervisors
 
-    sup = JobSupervisor(settings_for(built_home), 1, check_s=0.2).start()
-    yield sup
-    sup.stop()
+    stop_supervisors()
+    engine.shutdown()
+
+
+@pytest.fixture(scope="session")
+def job_workers(built_home: Path, dask_engine: None):  # noqa: ANN201
+    """The job dispatcher of the quick-built home, as `hub serve` runs it: jobs run on the
+    session's embedded Dask cluster (leases of 5 s, so a lost worker shows soon)."""
+    from hub.jobs import JobDispatcher, JobLimits
+
+    limits = JobLimits(lease_s=5.0, grace_s=2.0)
+    dispatcher = JobDispatcher(settings_for(built_home), limits=limits, check_s=0.2).start()
+    yield dispatcher
+    dispatcher.stop()
 
 
 @pytest.fixture(scope="session")

@@ -170,6 +170,22 @@ class JobStore:
                 ).rowcount
             )
 
+    def cancel_requested(self, job_id: str) -> bool:
+        """True when cancelling the job was asked for (or it is gone)."""
+        with self.catalog.session() as s:
+            flag = s.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id))
+        return flag is None or bool(flag)
+
+    def count_queued(self) -> int:
+        """Jobs waiting for a worker (build records are not)."""
+        with self.catalog.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count()).where(JobRow.state == "queued", JobRow.task != BUILD_TASK)
+                )
+                or 0
+            )
+
     def progress(
         self, job_id: str, step: int, total: int, message: str = "", *, worker: str | None = None
     ) -> bool:

@@ -1,22 +1,26 @@
-"""Jobs on Dask: the same queue, leases and outcomes as :mod:`hub.jobs.runner`, with the
-Dask cluster (embedded or ``HUB_DASK_SCHEDULER``) instead of the hub's own worker processes.
+"""Jobs on Dask: the hub's one job engine, on the cluster of the screens (the embedded
+``LocalCluster``, or the one at ``HUB_DASK_SCHEDULER``).
 
-:class:`JobDispatcher` runs in the hub. It keeps one Dask task in flight per free worker
-thread while jobs are queued; each task (:func:`run_next_job`, on a worker) claims the next
-job itself (``claim_next``: fair share, atomic), under a holder name of its own, and runs it
-through :func:`hub.jobs.runner.run_job` (the domain's task, or training, through the one
-dispatch function ``_run_task``), its lease renewed every ``lease_s / 3`` by the worker. So:
+:class:`JobDispatcher` runs in the hub. The job's row is written (``queued``) before anything
+reaches Dask; while jobs are queued, the dispatcher keeps one task in flight per worker thread
+(or per ``slots``). Each task (:func:`run_next_job`, on a worker) claims the next job itself
+(``claim_next``: per-user fair share, an atomic claim) under a holder name of its own, and
+runs it through :func:`hub.jobs.runner.run_job` (the domain's task, or training) with its
+limits: the lease renewed from the worker, the wall time, the memory (``RLIMIT_AS`` while the
+job runs: :func:`~hub.memlimit.memory_limit`), cancellation. So:
 
 - A job whose worker died (its host, its process, the OOM killer) stops renewing its lease;
   any dispatcher on the catalog re-queues it once the lease expired, and fails it with
   ``worker_lost`` after ``HUB_JOB_MAX_ATTEMPTS`` lost workers (the count of
   :meth:`~hub.catalog.jobs.JobStore.requeue_lost`). A task Dask re-runs after its worker died
-  finds nothing to take over: the job is re-queued by its lease, never run twice at once.
+  claims whatever is queued then: a job never runs twice at once.
 - A restarted hub never fails live work: jobs whose workers renew their lease (on a remote
   cluster they go on while the hub is away) are left alone, and their results are kept.
 - A stopped hub gives its jobs back: the embedded cluster stops with it, and the jobs its
-  tasks held are re-queued at once (not counted as lost attempts).
-- Cancelling works as before: the task stops at its next progress report.
+  tasks held are re-queued at once (not counted as lost attempts). A Dask worker that is
+  closing (``hub worker`` stopped) gives its job back too.
+- A task that does not stop within ``HUB_JOB_GRACE_S`` of its time limit or its cancellation
+  ends its worker process (the nanny starts a new one) after writing the job's outcome.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import logging
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from hub.catalog.jobs import JobStore
@@ -34,28 +39,55 @@ from hub.jobs.runner import JobLimits, run_job
 
 log = logging.getLogger(__name__)
 
+_CLOSING = frozenset({"closing", "closing_gracefully", "closed", "failed"})
+
 
 def holder_name() -> str:
     """A new holder name for one Dask task: ``dask-<host>-<random>``."""
     return f"dask-{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
 
 
+def task_key(holder: str) -> str:
+    """The Dask key of the task that runs a job as ``holder``."""
+    return f"hub-job-{holder}"
+
+
+def _worker_closing() -> Callable[[], bool] | None:
+    """True once this task's Dask worker is closing (None outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    return lambda: getattr(worker.status, "name", str(worker.status)) in _CLOSING
+
+
 def run_next_job(settings: Settings, holder: str, limits: JobLimits) -> dict[str, Any] | None:
-    """On a Dask worker: claim the next queued job as ``holder`` and run it to its end;
-    returns ``{"id", "state"}``, or None when the queue was empty."""
+    """On a Dask worker: claim the next queued job as ``holder`` and run it to its end, under
+    its limits; returns ``{"id", "state"}``, or None when the queue was empty."""
     from hub.engine import worker_runtime
 
     runtime = worker_runtime(settings)
     job = runtime.jobs.claim_next(holder)
     if job is None:
         return None
-    done = run_job(runtime, job, worker=holder, limits=limits, hard_exit=False)
+    done = run_job(
+        runtime,
+        job,
+        worker=holder,
+        limits=limits,
+        hard_exit=True,
+        should_stop=_worker_closing(),
+        limit_memory=True,
+    )
     return {"id": done.id, "state": done.state}
 
 
 class JobDispatcher:
     """Feeds queued jobs to Dask and re-queues those whose workers are gone (see the module
-    docstring); ``slots``: most tasks in flight (default: the cluster's worker threads)."""
+    docstring); ``slots``: most tasks in flight (0: the cluster's worker threads). The
+    embedded cluster is started by the first queued job, not before."""
 
     def __init__(
         self,
@@ -78,11 +110,13 @@ class JobDispatcher:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            from hub.engine import client
+        """The Dask client: the one given, else this process's (made again if it was
+        closed, as after :func:`hub.engine.shutdown`)."""
+        if self._client is not None:
+            return self._client
+        from hub.engine import client
 
-            self._client = client(self.settings)
-        return self._client
+        return client(self.settings)
 
     def start(self) -> JobDispatcher:
         self._thread = threading.Thread(target=self._loop, name="job-dispatcher", daemon=True)
@@ -110,23 +144,24 @@ class JobDispatcher:
         except Exception:  # noqa: BLE001 - the cluster is starting: one task at a time
             return 1
 
-    def _queued(self) -> int:
-        return sum(1 for j in self.jobs.list(state="queued", limit=1000) if j.task != "build")
-
     def tick(self) -> None:
         """One round: collect finished tasks, re-queue lost jobs, submit tasks for the
         queued ones."""
         for holder, fut in list(self._inflight.items()):
-            if fut.done():
+            gone = getattr(fut.client, "status", "running") in ("closing", "closed")
+            if fut.done() or gone:
                 del self._inflight[holder]
-                if fut.status == "error":
+                if not gone and fut.status == "error":
                     log.warning("job task %s failed: %s", holder, fut.exception())
         self.recover()
-        want = min(self._queued(), self._capacity()) - len(self._inflight)
+        queued = self.jobs.count_queued()
+        if not queued:
+            return
+        want = min(queued, self._capacity()) - len(self._inflight)
         for _ in range(max(want, 0)):
             holder = holder_name()
             self._inflight[holder] = self.client.submit(
-                run_next_job, self.settings, holder, self.limits, key=f"hub-job-{holder}"
+                run_next_job, self.settings, holder, self.limits, key=task_key(holder)
             )
 
     def _loop(self) -> None:
@@ -147,7 +182,10 @@ class JobDispatcher:
             self._thread.join(self.check_s + 5)
         for holder, fut in self._inflight.items():
             if give_back:
-                fut.cancel()
+                try:
+                    fut.cancel()
+                except Exception:  # noqa: BLE001 - its client may be gone already
+                    pass
                 try:
                     for job_id in self.jobs.running_of(holder):
                         self.jobs.release(job_id, holder, "its hub was stopped")

@@ -33,10 +33,10 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackClust
 
 
 @pytest.fixture(scope="module")
-def embedded() -> Iterator[None]:
+def embedded(dask_engine: None) -> Iterator[None]:
+    """The session's embedded LocalCluster (tests/conftest.py); the module's screen
+    supervisors are stopped after it."""
     yield
-    from hub import engine
     from hub.screening.driver import stop_supervisors
 
     stop_supervisors()
-    engine.shutdown()

@@ -1,5 +1,6 @@
-"""Fixtures for the job-process tests: a hub home with only physics.emt (built in a second),
-copied fresh for each test, and helpers to run a real `hub serve` and look at its processes."""
+"""Fixtures for the job tests: a hub home with only physics.emt (built in a second), copied
+fresh for each test, and helpers to run a real `hub serve` (its jobs on its embedded Dask
+cluster) and look at its processes."""
 
 from __future__ import annotations
 
@@ -98,9 +99,11 @@ def wait_until(pred, timeout_s: float, what: str, every_s: float = 0.1):  # noqa
 
 
 class Server:
-    """A real `hub serve` process over ``home``."""
+    """A real `hub serve` process over ``home``; its embedded Dask cluster has one worker."""
 
-    def __init__(self, home: Path, *, job_workers: int = 1, lease_s: float = 2.0) -> None:
+    def __init__(
+        self, home: Path, *, lease_s: float = 2.0, http_workers: int | None = None
+    ) -> None:
         self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -111,18 +114,21 @@ class Server:
             "HUB_WARM": "0",
             "HUB_JOB_LEASE_S": str(lease_s),
             "HUB_JOB_GRACE_S": "2",
+            "HUB_DASK_WORKERS": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
         env.pop("HUB_DATABASE_URL", None)
         env.pop("HUB_ARTIFACTS_DIR", None)
+        env.pop("HUB_DASK_SCHEDULER", None)
         cmd = [sys.executable, "-m", "hub", "serve", "--port", str(self.port)]
-        cmd += ["--job-workers", str(job_workers)]
+        if http_workers is not None:  # one: its cluster starts with the first job, not before
+            cmd += ["--workers", str(http_workers)]
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         self.known: set[int] = set()  # PIDs seen in its tree, killed after the test if alive
 
-    def wait_ready(self, timeout_s: float = 40) -> Server:
+    def wait_ready(self, timeout_s: float = 180) -> Server:
         def up() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"hub serve exited: {self.log()[-3000:]}")

@@ -1,6 +1,7 @@
-"""A real `hub serve` with a job running, stopped by kill -9, SIGTERM or SIGINT, and a
-second server on the same catalog: no orphan process, the job finished or re-run, never
-failed while its worker runs, its result kept."""
+"""A real `hub serve` with a job running on its embedded Dask cluster, stopped by kill -9,
+SIGTERM or SIGINT, and a second server on the same catalog: no orphan process (the cluster's
+workers die with the hub), the job finished or re-run, never failed while its worker runs,
+its result kept."""
 
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ def md_task():  # noqa: ANN201
 
 
 def running(jobs: JobStore, job_id: str) -> Job:
+    """The job once it runs and reported progress (the hub's cluster starts first)."""
     return wait_until(
         lambda: (j := jobs.get(job_id)).state == "running" and j.step > 0 and j,
-        25,
+        120,
         "the job to run",
     )
 
@@ -54,24 +56,36 @@ def jobs_at(home: Path) -> JobStore:
     return JobStore(CatalogStore(settings_for(home).database_url))
 
 
+def _cluster_started(server: Server) -> list[int]:
+    """The processes `hub serve` started (its embedded cluster's worker, the HTTP workers,
+    multiprocessing's resource tracker), remembered for the clean-up after the test."""
+    tree = descendants_of(server.pid)
+    server.known |= set(tree)
+    return tree
+
+
 def test_b19_kill_9_leaves_no_orphan_and_the_job_runs_again(emt_home: Path, servers) -> None:  # noqa: ANN001
     jobs = jobs_at(emt_home)
     job_id = submit(jobs, {"steps": 600, "interval": 20}, cells=2)  # a few seconds
     a = Server(emt_home)
     servers.append(a)
-    running(jobs, job_id)  # its worker took it (the HTTP side need not be up for this)
-    tree = descendants_of(a.pid)  # the job worker and multiprocessing's resource tracker
-    a.known |= set(tree)
+    first = running(jobs, job_id)  # a Dask worker of A's embedded cluster runs it
+    assert first.worker.startswith("dask-"), first
+    tree = _cluster_started(a)
     assert len(tree) >= 2, tree
     os.kill(a.pid, signal.SIGKILL)
     a.proc.wait(5)
-    wait_until(lambda: not any(alive(p) for p in tree), 10, f"orphans {tree} to exit")
-    before = jobs.get(job_id)  # given back by its worker as it died, or still leased
-    assert before.state in ("queued", "running"), before
+    # each child notices within seconds (hub.lifeline, Dask's own watch); one that was still
+    # starting (importing) when the server died notices once it gets to its first check
+    wait_until(lambda: not any(alive(p) for p in tree), 30, f"orphans {tree} to exit")
+    before = jobs.get(job_id)  # still leased by the dead worker (or finished just before)
+    assert before.state in ("running", "succeeded"), before
     b = Server(emt_home)
     servers.append(b)
-    job = finished(jobs, job_id, timeout_s=40)
-    assert job.state == "succeeded" and job.worker.endswith(f"-{b.pid}-1"), job
+    job = finished(jobs, job_id, timeout_s=120)
+    assert job.state == "succeeded", job
+    if before.state == "running":  # re-queued once its lease expired, then run again by B
+        assert job.worker != first.worker and job.worker.startswith("dask-"), job
     result = orjson.loads(ArtifactStore(emt_home / "artifacts").read(job.result_sha256))
     assert result["frames"] == 31 and len(result["energies"]["total"]) == 31  # 0, 20, ..., 600
 
@@ -88,19 +102,18 @@ def test_b20_signal_stops_serve_cleanly_and_gives_the_job_back(
     servers.append(a)
     running(jobs, job_id)
     a.wait_ready()  # uvicorn handles the signal: the path that orphaned workers (B20)
-    tree = descendants_of(a.pid)
-    a.known |= set(tree)
+    tree = _cluster_started(a)
     assert len(tree) >= 2, tree
     t0 = time.monotonic()
     a.proc.send_signal(sig)
-    code = a.proc.wait(20)
+    code = a.proc.wait(30)
     stop_s = time.monotonic() - t0
     assert code == -sig, (code, a.log()[-2000:])  # ended as the signal would have ended it
     wait_until(lambda: not any(alive(p) for p in tree), 5, f"{tree} to exit")
     job = jobs.get(job_id)
     assert job.state == "queued" and job.lost_attempts == 0, job  # re-run by the next server
     assert "re-queued" in job.message
-    assert stop_s < 15, stop_s
+    assert stop_s < 20, stop_s
 
 
 def test_b21_second_server_leaves_the_first_ones_job_alone(emt_home: Path, servers) -> None:  # noqa: ANN001
@@ -109,12 +122,12 @@ def test_b21_second_server_leaves_the_first_ones_job_alone(emt_home: Path, serve
     a = Server(emt_home, lease_s=2)
     servers.append(a)
     first = running(jobs, job_id)
-    b = Server(emt_home, lease_s=2)
+    b = Server(emt_home, lease_s=2, http_workers=1)
     servers.append(b)
     b.wait_ready()
-    time.sleep(4.5)  # two leases: B's supervisor has looked for lost jobs several times
+    time.sleep(4.5)  # two leases: B's dispatcher has looked for lost jobs several times
     job = jobs.get(job_id)
-    assert job.state == "running" and job.worker.endswith(f"-{a.pid}-1"), job
+    assert job.state == "running" and job.worker == first.worker, job
     assert job.lost_attempts == 0
     assert job.step > first.step  # A's worker still runs it
     jobs.cancel(job_id)

@@ -107,22 +107,38 @@ def test_cancel_running_job(client: HubClient) -> None:
     assert wait_state(client, queued.id, ("cancelled", "succeeded"))["state"]
 
 
+def _worker_pid(dispatcher, holder: str) -> int:  # noqa: ANN001
+    """The PID of the Dask worker process running the task of job holder ``holder``."""
+    from hub.jobs.dask_runner import task_key
+
+    key = task_key(holder)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        for address, keys in dispatcher.client.processing().items():
+            if key in keys:
+                return dispatcher.client.run(os.getpid, workers=[address])[address]
+        time.sleep(0.1)
+    raise AssertionError(f"no worker runs {key}")
+
+
 def test_killed_worker_requeues_its_job_and_is_replaced(client: HubClient, job_workers) -> None:  # noqa: ANN001
     cu = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)  # within the job and quota limits
     handle = client.submit("physics.emt", "md", cu, steps=100_000, interval=101)
-    st = wait_state(client, handle.id, ("running",))
-    (pid,) = [p.pid for p in job_workers.procs.values()]  # the one worker runs it
+    wait_state(client, handle.id, ("running",))
+    holder = job_workers.jobs.get(handle.id).worker
+    pid = _worker_pid(job_workers, holder)
     os.kill(pid, signal.SIGKILL)
-    # the supervisor sees the worker die: the job goes back to the queue (not failed) and
-    # the replacement worker runs it again
+    # the dead worker stops renewing the job's lease: once it expired (5 s here) the
+    # dispatcher puts the job back in the queue (not failed), and a worker runs it again (the
+    # nanny starts a new process in place of the killed one)
     deadline = time.time() + 60
     while (job := job_workers.jobs.get(handle.id)).lost_attempts == 0:
         assert time.time() < deadline, job
         time.sleep(0.1)
-    assert job.state in ("queued", "running") and "died" in job.error["message"], job
-    st = wait_state(client, handle.id, ("running",), timeout_s=60)
-    (new_pid,) = [p.pid for p in job_workers.procs.values()]
-    assert new_pid != pid and st["error"]["code"] == "worker_lost"
+    assert "lease expired" in job.error["message"], job
+    st = wait_state(client, handle.id, ("running",), timeout_s=90)
+    assert st["error"]["code"] == "worker_lost"
+    assert job_workers.jobs.get(handle.id).worker != holder
     handle.cancel()
     assert wait_state(client, handle.id, ("cancelled",), timeout_s=30)["state"] == "cancelled"
     after = client.submit("physics.emt", "relax", slab_with_adsorbate(), fmax=0.2)
@@ -130,11 +146,11 @@ def test_killed_worker_requeues_its_job_and_is_replaced(client: HubClient, job_w
 
 
 def test_b21_restart_leaves_leased_jobs_alone_and_requeues_expired_ones(tmp_path) -> None:
-    # a catalog of its own: the session's server runs a job worker on the shared one, which
-    # could claim this job first (the test then depended on the order tests ran in)
+    # a catalog of its own: the session's dispatcher runs jobs of the shared one, and could
+    # claim this job first (the test then depended on the order tests ran in)
     from hub.catalog import CatalogStore
     from hub.catalog.jobs import JobStore
-    from hub.jobs import JobSupervisor
+    from hub.jobs import JobDispatcher
     from hub.jobs.runner import JobLimits
     from tests.conftest import settings_for
 
@@ -145,13 +161,13 @@ def test_b21_restart_leaves_leased_jobs_alone_and_requeues_expired_ones(tmp_path
     )
     claimed = jobs.claim_next("a-worker-of-another-server")
     assert claimed.id == job.id and claimed.state == "running"
-    limits = JobLimits(lease_s=1.0)
-    sup = JobSupervisor(settings, 0, limits=limits, check_s=60)
-    sup.start()  # a new server starts while the other one's worker holds a fresh lease
+    # a new hub starts while the other one's worker holds a fresh lease
+    dispatcher = JobDispatcher(settings, limits=JobLimits(lease_s=1.0), check_s=60).start()
+    assert dispatcher.recover() == (0, 0)
     assert jobs.get(job.id).state == "running"
     time.sleep(1.2)  # the other server's worker stops renewing its lease
-    assert sup.recover() == (1, 0)
-    sup.stop()
+    assert dispatcher.recover() == (1, 0)
+    dispatcher.stop()
     got = jobs.get(job.id)
     assert got.state == "queued" and got.lost_attempts == 1 and "lease expired" in got.message
 

@@ -56,12 +56,12 @@ def uhome(tmp_path_factory: pytest.TempPathFactory, _extra_installed: None) -> P
 
 
 @pytest.fixture(scope="module")
-def uclient(uhome: Path) -> Iterator:
-    """A client of a served hub over ``uhome``, with one job worker."""
+def uclient(uhome: Path, dask_engine: None) -> Iterator:
+    """A client of a served hub over ``uhome``, its jobs on the embedded Dask cluster."""
     from hub.auth import keys, users
     from hub.auth.quotas import set_user_quota
     from hub.client import HubClient
-    from hub.jobs import JobSupervisor
+    from hub.jobs import JobDispatcher
     from hub.runtime import Runtime
     from hub.service.app import create_app
 
@@ -69,7 +69,7 @@ def uclient(uhome: Path) -> Iterator:
     users.ensure_user(runtime.store, "physicist")
     set_user_quota(runtime.store, "physicist", requests_per_minute=0, items_per_day=0)
     key = keys.create_key(runtime.store, "physicist", "read,predict,jobs")[1]
-    sup = JobSupervisor(settings_for(uhome), 1, check_s=0.2).start()
+    sup = JobDispatcher(settings_for(uhome), check_s=0.2).start()
     try:
         with serve(create_app(runtime, warm=False)) as url, HubClient(url, api_key=key) as c:
             yield c

@@ -23,14 +23,13 @@ def screen_home(screen_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def embedded_engine() -> Iterator[None]:
-    """The embedded LocalCluster of this test process, closed after the module."""
+def embedded_engine(dask_engine: None) -> Iterator[None]:
+    """The session's embedded LocalCluster (tests/conftest.py); the module's screen
+    supervisors are stopped after it."""
     yield
-    from hub import engine
     from hub.screening.driver import stop_supervisors
 
     stop_supervisors()
-    engine.shutdown()
 
 
 @pytest.fixture
