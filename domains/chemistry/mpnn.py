@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from rdkit import Chem
 
-import hub.keras_env  # noqa: F401 - before Keras
+import hub.sdk  # noqa: F401 - the door sets the TensorFlow log level before Keras
 
 # isort: split
 import keras

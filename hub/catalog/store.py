@@ -8,11 +8,13 @@ missing row :class:`~hub.errors.NotFound`.
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, func, or_, select
 from sqlalchemy import exc as sa_exc
@@ -38,11 +40,25 @@ from hub.entities import Alias, ModelInfo, Version, VersionCreate
 from hub.errors import AlreadyExists, InvalidRequest, NotFound, Unavailable
 
 _SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=30000",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
 )
+
+
+def _set_wal(cur: Any) -> None:
+    """WAL mode, retried: switching a new database's journal mode needs an exclusive lock, and
+    SQLite answers "database is locked" at once (its busy handler is not called) while another
+    process opening the same new catalog holds one."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05 + random.random() * 0.1)
 
 
 def make_engine(url: str) -> Engine:
@@ -58,6 +74,7 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             for pragma in _SQLITE_PRAGMAS:
                 cur.execute(pragma)
+            _set_wal(cur)
             cur.close()
 
         return engine
