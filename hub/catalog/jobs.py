@@ -32,10 +32,11 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from hub.auth.identity import Caller
+from hub.catalog.leases import lease_clock, owned_row, request_cancel
 from hub.catalog.rows import JobRow, utcnow
 from hub.catalog.store import CatalogStore
 from hub.entities import FINAL_STATES, Job
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict
 
 BUILD_TASK = "build"  # a model being built by `hub serve --build` (never claimed by workers)
 # a model trained from a user's table (hub.training): version 0 of the model to be, run by the
@@ -134,11 +135,7 @@ class JobStore:
         return None
 
     def _lease_clock(self) -> Any:
-        """The time leases are stamped and compared with: the database server's clock on
-        PostgreSQL (hosts sharing a catalog may disagree about the time), else this host's."""
-        if self.catalog.engine.dialect.name == "postgresql":
-            return func.now()
-        return utcnow()
+        return lease_clock(self.catalog)
 
     def _take(self, s: Any, job_id: str, worker: str) -> bool:
         now = self._lease_clock()
@@ -246,18 +243,7 @@ class JobStore:
             row = self._row(s, job_id, caller=caller)
             if row.state in FINAL_STATES:
                 raise Conflict(f"job {job_id} is already {row.state}", code="job_finished")
-            now = utcnow()
-            s.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state == "queued")
-                .values(
-                    state="cancelled",
-                    finished_at=now,
-                    updated_at=now,
-                    message="cancelled before it started",
-                )
-            )
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
+            request_cancel(s, JobRow, job_id)
             s.flush()
             s.refresh(row)
             return row.to_entity()
@@ -467,10 +453,4 @@ class JobStore:
 
     @staticmethod
     def _row(s: Any, job_id: str, *, caller: Caller | None = None) -> JobRow:
-        row = s.get(JobRow, job_id) if isinstance(job_id, str) and len(job_id) <= 36 else None
-        if row is not None and caller is not None and not caller.is_admin:
-            if caller.user is None or row.owner != caller.user:
-                row = None  # someone else's job: the same answer as no job
-        if row is None:
-            raise NotFound(f"no job {str(job_id)[:40]!r}", code="job_not_found")
-        return row
+        return owned_row(s, JobRow, job_id, "job", caller=caller)
