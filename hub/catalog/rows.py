@@ -177,7 +177,24 @@ class AliasRow(Base):
         return Alias(model=self.model.name, alias=self.alias, version=self.version.version)
 
 
-class JobRow(Base):
+class TrackedWork:
+    """The columns of long work run under a lease (jobs, screens): progress, outcome, the
+    cancel request and the four timestamps. Mixed into a row class; the holder's column
+    (``worker``, ``driver``) is the row's own."""
+
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(TrackedWork, Base):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -187,17 +204,7 @@ class JobRow(Base):
     state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
     input: Mapped[Any] = mapped_column(JSON)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
-    step: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # the submitter's user name (None: anonymous, or a job from before identities existed)
     owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
 

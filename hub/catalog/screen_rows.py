@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.catalog.rows import Base, as_utc, utcnow
+from hub.catalog.rows import Base, TrackedWork, as_utc, utcnow
 from hub.entities import FINAL_STATES
 
 
-class ScreenRow(Base):
+class ScreenRow(TrackedWork, Base):
     __tablename__ = "screens"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -35,17 +35,7 @@ class ScreenRow(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)  # inputs (rows of the result)
     unique: Mapped[int] = mapped_column(Integer, default=0)  # distinct keys scored
     phase: Mapped[str] = mapped_column(String(20), default="")
-    step: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     driver: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ScreenChunkRow(Base):
