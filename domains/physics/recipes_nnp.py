@@ -140,10 +140,10 @@ def train(ctx: RecipeContext) -> RecipeResult:
         test("force_rmse_ev_per_angstrom", err["force_rmse"]),
         test("stress_mae_gpa", err["stress_mae_gpa"], err["n_stress"]),
         Metric("bulk_modulus_emt_gpa", eos_emt["b_gpa"], "reference"),
-        Metric("nve_drift_mev_per_atom", 1e3 * nve["drift"], "md", n=n_md),
-        Metric("nve_span_mev_per_atom", 1e3 * nve["span"], "md", n=n_md),
-        Metric("speed_us_per_atom_step", us_nnp, "speed", n=n_md),
-        Metric("emt_ase_speed_us_per_atom_step", us_emt, "reference", n=n_md),
+        Metric("nve_drift_mev_per_atom", 1e3 * nve["drift"], "md", n_samples=n_md),
+        Metric("nve_span_mev_per_atom", 1e3 * nve["span"], "md", n_samples=n_md),
+        Metric("speed_us_per_atom_step", us_nnp, "speed", n_samples=n_md),
+        Metric("emt_ase_speed_us_per_atom_step", us_emt, "reference", n_samples=n_md),
     ]
     if np.isfinite(b_err):  # else the spec's "eos" entry says the fit failed
         metrics += [

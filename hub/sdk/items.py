@@ -11,7 +11,7 @@
 - :func:`to_json_number` reports NaN and infinity as ``None`` (JSON has neither).
 """
 
-from hub.runtime.core import Budget, each_item
+from hub.runtime.budget import Budget, each_item
 from hub.runtime.items import error_item, parse_item, to_json_number
 
 __all__ = ["Budget", "each_item", "error_item", "parse_item", "to_json_number"]

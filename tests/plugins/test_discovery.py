@@ -18,7 +18,6 @@ EXTRA = textwrap.dedent('''
     """A third-party domain written against hub.sdk alone: its own input type, featurizer,
     simulator, model kind and two recipes (a simulator, and a model fitted to it)."""
     import json
-    from collections.abc import Mapping, Sequence
     from typing import Any
 
     import numpy as np
@@ -26,8 +25,9 @@ EXTRA = textwrap.dedent('''
     from hub.sdk import (
         DatasetInfo, Domain, Featurizer, InputType, ItemError, LoadContext, Metric, ModelInfo,
         ModelKind, OutputSpec, Recipe, RecipeContext, RecipeResult, Simulator, Version,
-        error_item, parse_item, sha256_bytes, to_json_number,
+        sha256_bytes, to_json_number,
     )
+    from hub.sdk.predictors import FeaturizedPredictor
 
     def parse(raw):
         try:
@@ -51,27 +51,19 @@ EXTRA = textwrap.dedent('''
         return RecipeResult(kind="simulator", spec={"simulator": "toys.spring",
                                                     "params": dict(ctx.params)})
 
-    class LinearPredictor:
-        """The toys.linear kind: energy (eV) = weights . features, one slot per input."""
+    class LinearPredictor(FeaturizedPredictor):
+        """The toys.linear kind: energy (eV) = weights . features. The base owns the batch
+        loop (parse, featurize, typed per-item errors, the deadline); this is the model."""
 
         def __init__(self, version: Version, ctx: LoadContext) -> None:
-            self.version = version
-            weights = json.loads(ctx.read_artifact(version.artifacts["weights"]))
-            self.weights = np.asarray(weights, dtype=float)
-            self.parse = ctx.plugins.input_type(version.spec["input_type"]).parse
-            self.featurize = ctx.plugins.featurizer(version.spec["featurizer"]).build()
-            self.max_chars = ctx.max_input_chars
+            super().__init__(version, ctx)
+            self.weights = np.asarray(json.loads(ctx.read_artifact(version.artifacts["model"])))
 
-        def predict(self, inputs: Sequence[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
-            out = []
-            for raw in inputs:
-                try:
-                    x = parse_item(self.parse, raw, self.max_chars)
-                    energy = float(self.featurize(x) @ self.weights)
-                    out.append({"value": to_json_number(energy), "unit": "eV"})
-                except Exception as exc:  # each item reports its own failure
-                    out.append(error_item(exc))
-            return out
+        def outputs_of(self, x: np.ndarray) -> list[dict[str, Any]]:
+            return [{"value": to_json_number(e), "unit": "eV"} for e in x @ self.weights]
+
+        def first_output(self, x: np.ndarray) -> np.ndarray:
+            return x @ self.weights
 
     def fit(ctx: RecipeContext) -> RecipeResult:
         """Fit the spring constant to energies of random chains from toys.spring (tiny)."""
@@ -87,9 +79,10 @@ EXTRA = textwrap.dedent('''
         ctx.progress(1.0, "fitted")
         return RecipeResult(
             kind="toys.linear",
-            spec={"input_type": "positions_1d", "featurizer": "toys.gap_squares"},
-            artifacts={"weights": ctx.put_artifact(data)},
-            metrics=(Metric("energy_mae_ev", mae, n=len(test_idx)),),
+            spec={"input_type": "positions_1d", "featurizer": {"name": "toys.gap_squares"},
+                  "outputs": [{"name": "energy", "unit": "eV"}]},
+            artifacts={"model": ctx.put_artifact(data)},
+            metrics=(Metric("energy_mae_ev", mae, n=1, n_samples=len(test_idx)),),
             dataset=DatasetInfo("random spring chains", sha256_bytes(chains.tobytes()),
                                 len(y)),
             description="A line fitted to toys.spring energies.",
@@ -174,7 +167,7 @@ def test_third_party_plugin_imports_only_hub_sdk() -> None:
             hub_modules |= {a.name for a in node.names if a.name.split(".")[0] == "hub"}
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "hub":
             hub_modules.add(node.module)
-    assert hub_modules == {"hub.sdk"}
+    assert hub_modules == {"hub.sdk", "hub.sdk.predictors"}
 
 
 def test_third_party_model_kind_builds_serves_and_shows_its_card(tmp_path: Path) -> None:
