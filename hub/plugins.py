@@ -140,7 +140,10 @@ class TrainingTable:
 class Trainer:
     """Trains a model from a user's table (``hub train``, ``POST /v1/models/{name}/train``):
     ``train(ctx, table)`` returns what to register, like a :class:`Recipe`'s ``train``.
-    ``params`` are the full-size defaults (``ctx.params``); ``tasks`` what it can learn."""
+    ``params`` are the full-size defaults (``ctx.params``); ``tasks`` what it can learn.
+    ``params_model``, when given, declares them (types, bounds, units: the same names as
+    ``params``): a request's overrides are checked by it (one 422 shape) and listed in
+    ``/openapi.json``; without it they are checked against the defaults' types only."""
 
     name: str
     input_type: str
@@ -148,6 +151,17 @@ class Trainer:
     train: Callable[[RecipeContext, TrainingTable], RecipeResult]
     tasks: tuple[str, ...] = ("regression",)
     params: Mapping[str, Any] = field(default_factory=dict)
+    params_model: type[Params] | None = None
+
+    def __post_init__(self) -> None:
+        if self.params_model is None:
+            return
+        declared, given = set(self.params_model.model_fields), set(self.params)
+        if declared != given:
+            raise PluginError(
+                f"trainer {self.name}: {self.params_model.__name__} declares "
+                f"{sorted(declared - given)} beyond the defaults, lacks {sorted(given - declared)}"
+            )
 
 
 @dataclass(frozen=True)

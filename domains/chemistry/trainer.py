@@ -6,7 +6,8 @@ reported: :mod:`hub.training`); here the molecules are featurized with the built
 featurizer and handed to :func:`domains.chemistry.recipes.fit_property`: seeded random and
 scaffold splits, an ensemble with calibrated uncertainty, the Tanimoto applicability domain,
 the held-out plots. A classifier serves the probability of class 1 (unit ``probability``)
-with the calibrated spread of its members as the uncertainty.
+with the calibrated spread of its members as the uncertainty. The parameters are declared by
+:class:`domains.chemistry.trainer_params.PropertyTrainingParams`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from domains.chemistry.recipes import DEFAULT_PARAMS, featurize_table, fit_property
+from domains.chemistry.trainer_params import PropertyTrainingParams
 from hub.sdk import DatasetInfo, RecipeContext, RecipeResult, Trainer, TrainingTable
 
 
@@ -37,4 +39,5 @@ PROPERTY_TRAINER = Trainer(
     train=train_from_table,
     tasks=("regression", "classification"),
     params=DEFAULT_PARAMS,
+    params_model=PropertyTrainingParams,
 )

@@ -5,7 +5,9 @@ A prediction's ``params`` depend on the model's kind (``explain`` for Keras mode
 for reaction templates, none for simulators), a job's on its task (``fmax``, ``steps``, ...):
 each kind's and task's :class:`~hub.params.Params` becomes a named schema
 (``KerasParams``, ``RelaxParams``, ...), and ``PredictRequest.params`` / ``JobCreate.params``
-are documented as one of them. ``x-hub-parameters`` maps each kind and task to its schema.
+are documented as one of them. A trainer's (``hub train``: ``members``, ``epochs``, ...,
+:attr:`hub.plugins.Trainer.params_model`) too, named in the train route's ``params`` form
+field. ``x-hub-parameters`` maps each kind, task and trainer to its schema.
 The limits each input type enforces (:attr:`hub.plugins.InputType.limits`) are listed in
 ``PredictRequest.inputs`` and in ``x-hub-input-limits``; a model's own limits are on its card.
 """
@@ -22,10 +24,12 @@ from hub.plugins import PluginRegistry, load_plugins
 from hub.runtime.core import builtin_kinds
 
 REF = "#/components/schemas/{model}"
+TRAIN_ROUTE = "/v1/models/{name}/train"
 
 
 def declared_params(plugins: PluginRegistry) -> dict[str, dict[str, type[Params]]]:
-    """``{"kinds": {kind: Params}, "tasks": {task: Params}}`` of the installed plugins."""
+    """``{"kinds": {kind: Params}, "tasks": {task: Params}, "trainers": {trainer: Params}}``
+    of the installed plugins (a trainer that declares none is left out)."""
     kinds = {k.name: k.params for k in builtin_kinds().values()}
     for domain in plugins.domains.values():
         kinds |= {k.name: k.params for k in domain.model_kinds}
@@ -38,7 +42,31 @@ def declared_params(plugins: PluginRegistry) -> dict[str, dict[str, type[Params]
         for name in plugins.tasks()
         if plugins.task(name).params is not None
     }
-    return {"kinds": kinds, "tasks": tasks}
+    trainers = {
+        t.name: t.params_model
+        for domain in plugins.domains.values()
+        for t in domain.trainers
+        if t.params_model is not None
+    }
+    return {"kinds": kinds, "tasks": tasks, "trainers": trainers}
+
+
+def _document_trainers(schema: dict[str, Any], by: dict[str, type[Params]]) -> dict[str, str]:
+    """The train route's ``params`` form field (a JSON object in a string) names the schema
+    of each trainer's parameters."""
+    if by:
+        listing = "; ".join(f"{key}: {model.__name__}" for key, model in sorted(by.items()))
+        post = schema.get("paths", {}).get(TRAIN_ROUTE, {}).get("post", {})
+        form = post.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+        ref = form.get("schema", {}).get("$ref", "")
+        body = schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {})
+        prop = body.get("properties", {}).get("params")
+        if prop is not None:
+            prop["description"] = (
+                f"{prop.get('description', '')}; declared per trainer ({listing}): unknown "
+                "names, wrong types and values out of range: 422 naming each"
+            )
+    return {k: m.__name__ for k, m in by.items()}
 
 
 def _one_of(
@@ -106,6 +134,7 @@ def document_parameters(app: FastAPI, plugins: PluginRegistry | None = None) -> 
         schema["x-hub-parameters"] = {
             "model_kinds": _one_of(schema, "PredictRequest", declared["kinds"], "model's kind"),
             "tasks": _one_of(schema, "JobCreate", declared["tasks"], "job's task"),
+            "trainers": _document_trainers(schema, declared["trainers"]),
         }
         _document_limits(schema, plugins or load_plugins())
         app.openapi_schema = schema

@@ -31,6 +31,7 @@ from hub.build import BUILD_DIR_PREFIX, register_result
 from hub.catalog.jobs import TRAIN_TASK
 from hub.entities import Job, ModelInfo
 from hub.errors import InvalidRequest, NotFound, PluginError
+from hub.params import check_params as check_declared
 from hub.plugins import PluginRegistry, RecipeContext, Trainer
 from hub.training.table import DataReport, build_table, check_task
 
@@ -100,38 +101,57 @@ def choose_trainer(plugins: PluginRegistry, request: TrainingRequest) -> Trainer
 
 
 def check_params(trainer: Trainer, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The trainer's defaults with ``given`` over them; 422 for an unknown name or a value
-    whose type differs from the default's (an int where a float is expected is fine)."""
+    """The trainer's defaults with ``given`` over them, or a 422 naming each bad parameter
+    (``detail.errors: [{param, message}]``, as a prediction's or a job's parameters).
+
+    A trainer that declares its parameters (``Trainer.params_model``) has ``given`` checked by
+    that model (names, types, bounds); only the given keys replace the defaults, so the others
+    keep their exact values. Otherwise an unknown name or a value whose type differs from the
+    default's is refused (an int where a float is expected is fine)."""
     params = dict(trainer.params)
+    if trainer.params_model is not None:
+        raw = dict(given) if isinstance(given, Mapping) else given
+        try:
+            checked = check_declared(
+                trainer.params_model, raw, what=f"parameters of trainer {trainer.name}"
+            )
+        except InvalidRequest as exc:  # the training path's code since it has had one
+            raise InvalidRequest(exc.message, code="invalid_params", **exc.detail) from exc
+        return params | checked.model_dump(include=set(given))
     for key, value in given.items():
         if key not in params:
             known = ", ".join(sorted(params)) or "none"
             raise InvalidRequest(
                 f"trainer {trainer.name} has no parameter {str(key)[:60]!r} (known: {known})",
                 code="invalid_params",
+                errors=[{"param": str(key)[:100], "message": "not a parameter"}],
             )
-        default = params[key]
-        ok = (
-            default is None
-            or value is None
-            or (isinstance(default, bool) and isinstance(value, bool))
-            or (
-                not isinstance(default, bool)
-                and isinstance(default, int | float)
-                and isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and (isinstance(default, float) or isinstance(value, int))
-            )
-            or (isinstance(default, list | tuple) and isinstance(value, list | tuple))
-            or (isinstance(default, str) and isinstance(value, str))
-        )
-        if not ok:
+        if not _like(params[key], value):
             raise InvalidRequest(
-                f"parameter {key!r} of trainer {trainer.name} must be like {default!r}",
+                f"parameter {key!r} of trainer {trainer.name} must be like {params[key]!r}",
                 code="invalid_params",
+                errors=[{"param": key, "message": f"must be like {params[key]!r}"}],
             )
         params[key] = value
     return params
+
+
+def _like(default: Any, value: Any) -> bool:
+    """``value`` has the type of ``default`` (None matches anything)."""
+    return (
+        default is None
+        or value is None
+        or (isinstance(default, bool) and isinstance(value, bool))
+        or (
+            not isinstance(default, bool)
+            and isinstance(default, int | float)
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (isinstance(default, float) or isinstance(value, int))
+        )
+        or (isinstance(default, list | tuple) and isinstance(value, list | tuple))
+        or (isinstance(default, str) and isinstance(value, str))
+    )
 
 
 def submit_training(
