@@ -80,6 +80,23 @@ def params(name: str, url: Url = None) -> None:
             console.print(_table(f"job {task['name']}: {task['description']}", task["parameters"]))
 
 
+def trainer_tables() -> list[Table]:
+    """One table per installed trainer that declares its parameters (``hub train --params``)."""
+    from hub.cards.params import parameters_of
+    from hub.plugins import load_plugins
+
+    plugins = load_plugins()
+    tables = []
+    for domain in plugins.domains.values():
+        for trainer in domain.trainers:
+            if trainer.params_model is None:
+                continue
+            rows = [p.model_dump() for p in parameters_of(trainer.params_model.model_json_schema())]
+            title = f"trainer {trainer.name} ({trainer.input_type}): hub train --params"
+            tables.append(_table(title, rows))
+    return tables
+
+
 def register(models_app: typer.Typer) -> None:
     models_app.command("show")(show)
     models_app.command("params")(params)

@@ -13,6 +13,17 @@ from hub.cli_support import console, err, fail
 from hub.errors import HubError
 
 
+def _list_params(value: bool) -> None:
+    """``--list-params``: print each trainer's parameters (type, default, range, meaning)."""
+    if not value:
+        return
+    from hub.cli_cards import trainer_tables
+
+    for table in trainer_tables():
+        console.print(table)
+    raise typer.Exit()
+
+
 def train(
     name: Annotated[str, typer.Argument(help="the model to train (created if new): team.slug")],
     file: Annotated[Path, typer.Argument(help="the table: CSV with a header row")],
@@ -24,10 +35,23 @@ def train(
         str | None, typer.Option(help="public, private or group:<name> (new: private)")
     ] = None,
     params: Annotated[
-        str, typer.Option(help='trainer parameters, JSON: \'{"members": 3, "epochs": 50}\'')
+        str,
+        typer.Option(
+            help='trainer parameters, JSON: \'{"members": 3, "epochs": 50}\' '
+            "(all of them, with types and ranges: --list-params)"
+        ),
     ] = "{}",
     title: Annotated[str, typer.Option(help="the model card's title")] = "",
     url: Annotated[str | None, typer.Option(help="a running hub; default: local")] = None,
+    list_params: Annotated[
+        bool,
+        typer.Option(
+            "--list-params",
+            callback=_list_params,
+            is_eager=True,
+            help="print the trainers' parameters (type, default, range, meaning) and exit",
+        ),
+    ] = False,
 ) -> None:
     """Train model NAME from FILE with the hub's standard property pipeline (seeded random
     and scaffold splits, an ensemble with calibrated uncertainty, an applicability domain);

@@ -63,3 +63,15 @@ def test_params_of_a_model_without_any_and_of_an_unknown_one(home: Path) -> None
 def test_predict_help_points_to_the_parameters() -> None:
     out = CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
     assert "hub models params REF" in out.output
+
+
+def test_train_lists_the_trainers_parameters() -> None:
+    """``hub train --list-params`` prints each trainer's declared parameters and exits, without
+    the arguments a training needs."""
+    result = CliRunner().invoke(app, ["train", "--list-params"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "trainer chemistry.property" in result.output
+    for name, bounds in (("members", "[2, 32]"), ("n_splits", "[1, 20]")):
+        line = next(row for row in result.output.splitlines() if f" {name} " in row)
+        assert bounds in line, line
+    assert "mlp | trees | blend" in result.output
