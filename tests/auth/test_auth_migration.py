@@ -6,26 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from hub.catalog.migrate import current_revision, head_revision, upgrade
 from tests.auth.support import CREATED_KEYS
-from tests.conftest import PG_URL, _reset_postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.db'}"
-    if not PG_URL:
-        pytest.skip("HUB_TEST_POSTGRES_URL not set")
-    _reset_postgres(PG_URL)
-    return PG_URL
-
-
-def test_upgrade_from_a_0002_catalog(old_url: str) -> None:
-    engine = create_engine(old_url)
+def test_upgrade_from_a_0002_catalog(db_url: str) -> None:
+    engine = create_engine(db_url)
     upgrade(engine, "0002")
     assert current_revision(engine) == "0002"
     now = datetime.now(UTC)
@@ -69,7 +57,7 @@ def test_upgrade_from_a_0002_catalog(old_url: str) -> None:
     from hub.catalog import CatalogStore
     from hub.catalog.jobs import JobStore
 
-    store = CatalogStore(old_url)  # upgrades in place
+    store = CatalogStore(db_url)  # upgrades in place
     try:
         assert current_revision(store.engine) == head_revision(store.engine)
         tables = set(inspect(store.engine).get_table_names())

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from hub.catalog import CatalogStore
 from hub.catalog.migrate import upgrade
-from tests.conftest import PG_URL, _reset_postgres
 
 # (version id, model name, recipe, metric name, split, n before the upgrade)
 ROWS = (
@@ -22,18 +20,8 @@ ROWS = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.db'}"
-    if not PG_URL:
-        pytest.skip("HUB_TEST_POSTGRES_URL not set")
-    _reset_postgres(PG_URL)
-    return PG_URL
-
-
-def test_sample_sizes_move_out_of_the_split_count(old_url: str) -> None:
-    engine = create_engine(old_url)
+def test_sample_sizes_move_out_of_the_split_count(db_url: str) -> None:
+    engine = create_engine(db_url)
     upgrade(engine, "0006")
     now = datetime.now(UTC)
     with engine.begin() as c:
@@ -65,7 +53,7 @@ def test_sample_sizes_move_out_of_the_split_count(old_url: str) -> None:
             )
     engine.dispose()
 
-    store = CatalogStore(old_url)  # upgrades in place
+    store = CatalogStore(db_url)  # upgrades in place
     try:
         got = {
             name: (m.n, m.n_samples)

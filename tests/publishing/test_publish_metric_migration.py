@@ -6,26 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from hub.catalog.migrate import current_revision, head_revision, upgrade
 from hub.entities import Metric, ModelInfo, OutputSpec, VersionCreate
-from tests.conftest import PG_URL, _reset_postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.db'}"
-    if not PG_URL:
-        pytest.skip("HUB_TEST_POSTGRES_URL not set")
-    _reset_postgres(PG_URL)
-    return PG_URL
-
-
-def test_old_metrics_read_as_measured_by_the_hub(old_url: str) -> None:
-    engine = create_engine(old_url)
+def test_old_metrics_read_as_measured_by_the_hub(db_url: str) -> None:
+    engine = create_engine(db_url)
     # explicit ids far from 1: PostgreSQL's sequences do not move for them
     upgrade(engine, "0004")
     now = datetime.now(UTC)
@@ -57,7 +45,7 @@ def test_old_metrics_read_as_measured_by_the_hub(old_url: str) -> None:
 
     from hub.catalog import CatalogStore
 
-    store = CatalogStore(old_url)  # upgrades in place
+    store = CatalogStore(db_url)  # upgrades in place
     try:
         assert current_revision(store.engine) == head_revision(store.engine)
         columns = {c["name"] for c in inspect(store.engine).get_columns("metrics")}
