@@ -210,11 +210,6 @@ class Gate:
             self._refresher.submit(lambda: self._read_model(name))
         return True, hit[2]
 
-    def is_model_cached(self, name: str) -> bool:
-        """Whether :meth:`model_access` of ``name`` would be answered with no query."""
-        hit = self._models.get(name)
-        return hit is not None and hit[0] > time.monotonic()
-
     def forget(self) -> None:
         """Drop the caches (after a key, user, group or visibility change in this process)."""
         with self._lock:

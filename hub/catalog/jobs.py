@@ -277,17 +277,6 @@ class JobStore:
                 ).all()
             )
 
-    def running_workers(self) -> list[str]:
-        """The distinct workers holding running jobs."""
-        with self.catalog.session() as s:
-            return [
-                w
-                for w in s.scalars(
-                    select(JobRow.worker).where(JobRow.state == "running").distinct()
-                ).all()
-                if w
-            ]
-
     def result_shas(self) -> set[str]:
         """The sha256 of every job result the catalog refers to, and of every file of a
         screen (its input, chunks and result): what the artifact sweep must keep."""
@@ -383,24 +372,6 @@ class JobStore:
             elif done:
                 failed += 1
         return requeued, failed
-
-    def fail_running(self, reason: str, *, worker: str | None = None) -> int:
-        """Mark running jobs failed (all, or one worker's). Not used at start-up any more
-        (leases make that unsafe with several servers): an operator's last resort."""
-        stmt = update(JobRow).where(JobRow.state == "running")
-        if worker is not None:
-            stmt = stmt.where(JobRow.worker == worker)
-        now = utcnow()
-        with self.catalog.session() as s:
-            return s.execute(
-                stmt.values(
-                    state="failed",
-                    finished_at=now,
-                    updated_at=now,
-                    error={"code": "worker_lost", "message": reason},
-                    message=reason,
-                )
-            ).rowcount
 
     # -- builds ---------------------------------------------------------------------------
     def announce_build(self, model: str, *, minutes: float, worker_hint: str = "") -> Job:

@@ -94,10 +94,6 @@ class TreeEnsemble:
         m = self.members(x)
         return m.mean(1), m.std(1)
 
-    def gain_importance(self) -> np.ndarray:
-        """Total split gain per feature, summed over the members, shape (n_features,)."""
-        return np.sum([b.feature_importance("gain") for b in self.boosters], axis=0)
-
     def to_json(self) -> bytes:
         """The stored form (see the module docstring)."""
         doc: dict[str, Any] = {
