@@ -107,6 +107,7 @@ def build_one(
     overrides: Mapping[str, Any] | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildOutcome:
     """Train (or configure) one recipe's model and register it, unless already built. When
     ``hub serve --build`` announced this build, its record is held under a lease and
@@ -114,7 +115,7 @@ def build_one(
     jobs = JobStore(store)
     record = _claim_announced(jobs, recipe.name)
     if record is None:
-        return _build_one(recipe, store, artifacts, quick, overrides, force, progress)
+        return _build_one(recipe, store, artifacts, quick, overrides, force, progress, cache_dir)
     from hub.jobs.runner import JobLimits, Lease
 
     holder = record.worker or ""
@@ -141,7 +142,9 @@ def build_one(
         hard_exit=False,
     ):
         try:
-            outcome = _build_one(recipe, store, artifacts, quick, overrides, force, tracked)
+            outcome = _build_one(
+                recipe, store, artifacts, quick, overrides, force, tracked, cache_dir
+            )
         except BaseException as exc:
             stopped = isinstance(exc, (KeyboardInterrupt, SystemError, SystemExit))
             jobs.finish(
@@ -176,6 +179,7 @@ def _build_one(
     overrides: Mapping[str, Any] | None,
     force: bool,
     progress: ProgressFn | None,
+    cache_dir: Path | None = None,
 ) -> BuildOutcome:
     params = effective_params(recipe, quick=quick, overrides=overrides)
     fp = fingerprint(recipe, params)
@@ -192,9 +196,10 @@ def _build_one(
         return artifacts.put_bytes(obj) if isinstance(obj, bytes) else artifacts.put_file(obj)
 
     with tempfile.TemporaryDirectory(prefix=f"{BUILD_DIR_PREFIX}{os.getpid()}-") as tmp:
-        result = recipe.train(
-            RecipeContext(params=params, put_artifact=put, progress=report, workdir=Path(tmp))
-        )
+        ctx = RecipeContext(params=params, put_artifact=put, progress=report, workdir=Path(tmp))
+        if cache_dir is not None:
+            ctx.cache_dir = cache_dir
+        result = recipe.train(ctx)
     recipe_ref = f"{recipe.name}@{recipe.revision}"
     registered = register_result(store, artifacts, recipe.name, result, recipe_ref, params, fp)
     report(1.0, f"registered {registered.ref}")
@@ -310,10 +315,12 @@ def build_all(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
+    cache_dir: Path | None = None,
 ) -> list[BuildOutcome]:
     """Build every recipe (or those named in ``only``), quickest first; ``overrides`` maps
-    model -> params. When the build stops early, the build records still queued are
-    cancelled."""
+    model -> params; ``cache_dir`` is the recipes' cache folder (``Settings.cache_dir``;
+    default ``$XDG_CACHE_HOME/model-hub``). When the build stops early, the build records
+    still queued are cancelled."""
     out = []
     try:
         for r in _chosen(recipes, only):
@@ -326,6 +333,7 @@ def build_all(
                     force=force,
                     progress=progress,
                     overrides=(overrides or {}).get(r.name),
+                    cache_dir=cache_dir,
                 )
             )
     except BaseException:

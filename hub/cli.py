@@ -138,6 +138,7 @@ def build(
                 force=force,
                 overrides=_parse_sets(set_ or []),
                 progress=progress,
+                cache_dir=settings.cache_dir,
             )
         except HubError as exc:
             fail(exc)

@@ -61,6 +61,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -82,10 +83,12 @@ DEFAULT_KIND_MEMORY_MB = {"simulator": 4096, "*": 0}
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
 
-def cache_home() -> Path:
+def cache_home(env: Mapping[str, str] | None = None) -> Path:
     """The hub's cache folder, ``$XDG_CACHE_HOME/model-hub`` (``~/.cache/model-hub``): data a
-    recipe may reuse between builds (descriptors), safe to delete."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "model-hub"
+    recipe may reuse between builds (descriptors), safe to delete. ``env``: the environment
+    to read (default ``os.environ``); :attr:`Settings.cache_dir` holds it once loaded."""
+    env = os.environ if env is None else env
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "model-hub"
 
 
 def parse_per_kind(text: str | None, default: dict[str, float], cast: type = float) -> dict:
@@ -155,6 +158,8 @@ class Settings:
     screen_max_bytes: int = 2 * 1024**3
     # serving: load every model's default version at start-up (HUB_WARM=0: on first use)
     warm: bool = True
+    # what recipes may reuse between builds ($XDG_CACHE_HOME/model-hub): RecipeContext.cache_dir
+    cache_dir: Path = field(default_factory=cache_home)
 
     def for_kind(self, setting: str, kind: str) -> float:
         """The value of a per-kind setting (``deadline_s``, ``max_batch_cost``,
@@ -213,4 +218,5 @@ def load_settings(home: str | Path | None = None) -> Settings:
         screen_chunk=int(env.get("HUB_SCREEN_CHUNK") or 5000),
         screen_max_bytes=int(env.get("HUB_SCREEN_MAX_BYTES") or 2 * 1024**3),
         warm=env.get("HUB_WARM", "1") != "0",
+        cache_dir=cache_home(env),
     )

@@ -260,7 +260,8 @@ def run_training_job(runtime: Any, job: Job, progress: Callable[..., None]) -> d
         return store.put_bytes(obj) if isinstance(obj, bytes) else store.put_file(obj)
 
     with tempfile.TemporaryDirectory(prefix=f"{BUILD_DIR_PREFIX}{os.getpid()}-") as tmp:
-        result = trainer.train(RecipeContext(params, put, report, Path(tmp)), table)
+        ctx = RecipeContext(params, put, report, Path(tmp), runtime.settings.cache_dir)
+        result = trainer.train(ctx, table)
     d = data_report
     evaluation = {
         **result.spec.get("evaluation", {}),

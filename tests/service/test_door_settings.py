@@ -1,5 +1,5 @@
-"""HUB_WARM and XDG_CACHE_HOME are read once, by hub.config (issue 14): the app warms from
-``Settings.warm``, and a recipe finds the hub's cache folder on its ``RecipeContext``."""
+"""HUB_WARM and XDG_CACHE_HOME are read once, into Settings (issue 14): the app warms from
+``Settings.warm``, and a build hands ``Settings.cache_dir`` to each recipe's ``RecipeContext``."""
 
 from __future__ import annotations
 
@@ -49,3 +49,38 @@ def test_recipes_get_the_xdg_cache_folder(tmp_path: Path, monkeypatch, xdg: str 
     ctx = RecipeContext({}, lambda obj: "", lambda f, m: None, tmp_path)
     assert ctx.cache_dir == expected
     assert RecipeContext({}, str, print, tmp_path, cache_dir=tmp_path).cache_dir == tmp_path
+
+
+def test_builds_hand_recipes_the_settings_cache_dir(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """``Settings.cache_dir`` (read from XDG_CACHE_HOME once) is the folder ``build_all``
+    gives each recipe's context, whatever the environment says by then."""
+    from hub.artifacts import ArtifactStore
+    from hub.build import build_all
+    from hub.catalog import CatalogStore
+    from hub.sdk import ModelInfo, OutputSpec, Recipe, RecipeResult
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    settings = load_settings(tmp_path)
+    assert settings.cache_dir == tmp_path / "xdg" / "model-hub"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "changed later"))
+    seen: list[Path] = []
+
+    def train(ctx: RecipeContext) -> RecipeResult:
+        seen.append(ctx.cache_dir)
+        return RecipeResult(kind="simulator", spec={"simulator": "physics.emt"})
+
+    info = ModelInfo(
+        name="door.cache", domain="physics", task="simulation", title="t", description="d",
+        input_type="atoms", outputs=(OutputSpec("energy", "eV"),),
+    )  # fmt: skip
+    store = CatalogStore(settings.database_url)
+    try:
+        build_all(
+            [Recipe(info, train)],
+            store,
+            ArtifactStore(settings.artifacts_dir),
+            cache_dir=settings.cache_dir,
+        )
+    finally:
+        store.close()
+    assert seen == [tmp_path / "xdg" / "model-hub"]
